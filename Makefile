@@ -1,0 +1,32 @@
+# All set-up happens here: a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-all lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	# torch first, pinned, so the package's range never pulls a multi-GB CUDA build.
+	$(PY) -m pip install "torch==2.13.0"
+	$(PY) -m pip install -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m neurolatent demo
+
+test: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest -q -m "slow or not slow"
+
+bench: $(STAMP)
+	$(PY) benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,7 @@
+"""``python -m neurolatent``."""
+
+import sys
+
+from neurolatent.cli import main
+
+sys.exit(main())

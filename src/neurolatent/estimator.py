@@ -1,0 +1,599 @@
+"""``CEBRA``: the scikit-learn facade. Parameters, validation, and a plan lookup.
+
+The estimator holds no sampling or training logic: it validates its inputs, looks up the
+(sampler, objective) pair for the data it received in :data:`PLANS`, and hands both to the
+shared :class:`~neurolatent.training.Trainer`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+
+from neurolatent import __version__
+from neurolatent._params import Interval, OneOf, Predicate, validate_params
+from neurolatent.losses import InfoNCE
+from neurolatent.models import MODELS, make_encoder, supported_models
+from neurolatent.models.encoders import ConvEncoder, init_parameters
+from neurolatent.objectives.contrastive import METRICS, ContrastiveObjective
+from neurolatent.recording import Recording, as_labels, as_neural, as_trial_ids
+from neurolatent.sampling import SamplingConfig, build_sampler
+from neurolatent.training import Trainer, TrainerConfig
+from neurolatent.training.checkpoint import load_checkpoint, save_checkpoint
+
+__all__ = ["CEBRA", "PLANS"]
+
+
+def _is_offsets(value: Any) -> bool:
+    values = [value] if isinstance(value, (int, np.integer)) else list(value)
+    return len(values) > 0 and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values
+    )
+
+
+def _is_kwargs(value: Any) -> bool:
+    items = value.items() if isinstance(value, dict) else value
+    return all(isinstance(k, str) for k, _ in items)
+
+
+def _is_device(value: Any) -> bool:
+    if value == "cuda_if_available":
+        return True
+    torch.device(value)
+    return True
+
+
+def _contrastive_objective(est: CEBRA, hybrid: bool) -> ContrastiveObjective:
+    criterion = InfoNCE(est.distance, float(est.temperature), est.temperature_mode,
+                        est.min_temperature)
+    return ContrastiveObjective(criterion, est.hybrid_behavior_dims)
+
+
+def _infonce(est: CEBRA) -> ContrastiveObjective:
+    return _contrastive_objective(est, hybrid=False)
+
+
+def _hybrid_infonce(est: CEBRA) -> ContrastiveObjective:
+    return _contrastive_objective(est, hybrid=True)
+
+
+# (label kinds, hybrid, batch mode, sessions, invariance) -> (sampler factory, objective factory)
+PLANS: dict[tuple[str, bool, str, str, bool], tuple[Callable, Callable]] = {}
+for _labels in ("none", "continuous", "discrete", "mixed"):
+    for _batch in ("minibatch", "full"):
+        PLANS[(_labels, False, _batch, "single", False)] = (build_sampler, _infonce)
+        if _labels != "none":
+            PLANS[(_labels, True, _batch, "single", False)] = (build_sampler, _hybrid_infonce)
+    if _labels != "none":
+        # Invariance balances references over the nuisance variable: mini-batches only.
+        PLANS[(_labels, False, "minibatch", "single", True)] = (build_sampler, _infonce)
+        PLANS[(_labels, True, "minibatch", "single", True)] = (build_sampler, _hybrid_infonce)
+
+
+class CEBRA(TransformerMixin, BaseEstimator):
+    """Consistent EmBeddings of high-dimensional Recordings using Auxiliary variables.
+
+    Drop-in for ``cebra.CEBRA``: same parameter names, defaults and meaning, plus
+    ``random_state``, ``discrete_prior``, ``num_negatives``, ``precision``,
+    ``hybrid_behavior_dims`` and ``adapt_from_session``.
+
+    Parameters
+    ----------
+    model_architecture : str, default "offset1-model"
+        Encoder name, see :meth:`supported_model_architectures`.
+    device : str, default "cuda_if_available"
+        "cpu", "cuda", "cuda:N", "mps" or "cuda_if_available".
+    criterion : {"infonce"}
+    distance : {"cosine", "euclidean"}
+    conditional : {None, "time", "time_delta", "delta", "delta_normal"}
+        Positive sampling; ``None`` picks "time_delta" with continuous labels, else "time".
+    temperature, temperature_mode, min_temperature
+        Fixed temperature, or learned ("auto") with 1/tau clamped at 1/min_temperature.
+    time_offsets : int or sequence of int, default 1
+        Delta for time positives and for the label changes of "time_delta"; a sequence
+        draws one per sample.
+    delta : float or None
+        Standard deviation of the "delta" (normal) conditional.
+    max_iterations, max_adapt_iterations : int
+    batch_size : int or None
+        ``None`` trains full-batch: every valid sample is a reference in every step.
+    learning_rate : float
+    optimizer : {"adam"}
+    output_dimension, num_hidden_units : int
+    verbose : bool
+        Show a progress bar with the loss.
+    pad_before_transform : bool
+        Pad the input so that ``transform`` returns one row per input sample.
+    hybrid : bool
+        Sum of a time-contrastive loss and a behaviour-contrastive loss on the first
+        ``hybrid_behavior_dims`` dimensions.
+    optimizer_kwargs : dict or tuple of (name, value) pairs
+        Passed to ``torch.optim.Adam``.
+    random_state : int or None
+        Seed of the fit's single ``torch.Generator``; ``None`` draws a fresh seed.
+    discrete_prior : {"empirical", "uniform"}
+        Reference prior for discrete labels: label frequencies, or class-balanced.
+    num_negatives : int or None
+        Negatives per step (default: ``batch_size``).
+    precision : {"32", "bf16"}
+        bf16 autocast of the encoder (GPUs and AMX CPUs).
+    hybrid_behavior_dims : int, default 3
+    adapt_from_session : int, default 0
+        For multi-session models, whose encoder ``fit(..., adapt=True)`` starts from.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        The fitted encoder.
+    history_ : dict of numpy arrays
+        ``loss``, ``alignment``, ``uniformity``, ``temperature`` per step.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(300, 10)), rng.uniform(size=300)
+    >>> model = CEBRA(max_iterations=5, batch_size=64, output_dimension=3, device="cpu",
+    ...               random_state=0)
+    >>> model.fit(X, y).transform(X).shape
+    (300, 3)
+    """
+
+    _parameter_constraints: dict[str, list] = {
+        "model_architecture": [OneOf(tuple(MODELS))],
+        "device": [Predicate(_is_device, "'cpu', 'cuda', 'cuda:N', 'mps' or "
+                                         "'cuda_if_available'")],
+        "criterion": [OneOf(("infonce",))],
+        "distance": [OneOf(("cosine", "euclidean"))],
+        "conditional": [OneOf(("time", "time_delta", "delta", "delta_normal")), None],
+        "temperature": [Interval(float, 0, open_low=True)],
+        "temperature_mode": [OneOf(("constant", "auto"))],
+        "min_temperature": [Interval(float, 0, open_low=True), None],
+        "time_offsets": [Predicate(_is_offsets, "an int >= 1 or a non-empty sequence of "
+                                                "ints >= 1")],
+        "delta": [Interval(float, 0, open_low=True), None],
+        "max_iterations": [Interval(int, 1)],
+        "max_adapt_iterations": [Interval(int, 1)],
+        "batch_size": [Interval(int, 2), None],
+        "learning_rate": [Interval(float, 0, open_low=True)],
+        "optimizer": [OneOf(("adam",))],
+        "output_dimension": [Interval(int, 1)],
+        "verbose": [OneOf((True, False))],
+        "num_hidden_units": [Interval(int, 2)],
+        "pad_before_transform": [OneOf((True, False))],
+        "hybrid": [OneOf((True, False))],
+        "optimizer_kwargs": [Predicate(_is_kwargs, "a dict or a tuple of (name, value) pairs")],
+        "random_state": [Interval(int, 0, 2**63 - 1), None],
+        "discrete_prior": [OneOf(("empirical", "uniform"))],
+        "num_negatives": [Interval(int, 1), None],
+        "precision": [OneOf(("32", "bf16"))],
+        "hybrid_behavior_dims": [Interval(int, 1)],
+        "adapt_from_session": [Interval(int, 0)],
+    }
+
+    def __init__(
+        self,
+        model_architecture: str = "offset1-model",
+        device: str = "cuda_if_available",
+        criterion: str = "infonce",
+        distance: str = "cosine",
+        conditional: str | None = None,
+        temperature: float = 1.0,
+        temperature_mode: str = "constant",
+        min_temperature: float | None = 0.1,
+        time_offsets: int | Sequence[int] = 1,
+        delta: float | None = None,
+        max_iterations: int = 10000,
+        max_adapt_iterations: int = 500,
+        batch_size: int | None = None,
+        learning_rate: float = 3e-4,
+        optimizer: str = "adam",
+        output_dimension: int = 8,
+        verbose: bool = False,
+        num_hidden_units: int = 32,
+        pad_before_transform: bool = True,
+        hybrid: bool = False,
+        optimizer_kwargs: Any = (
+            ("betas", (0.9, 0.999)), ("eps", 1e-8), ("weight_decay", 0), ("amsgrad", False)
+        ),
+        random_state: int | None = None,
+        discrete_prior: str = "empirical",
+        num_negatives: int | None = None,
+        precision: str = "32",
+        hybrid_behavior_dims: int = 3,
+        adapt_from_session: int = 0,
+    ):
+        self.model_architecture = model_architecture
+        self.device = device
+        self.criterion = criterion
+        self.distance = distance
+        self.conditional = conditional
+        self.temperature = temperature
+        self.temperature_mode = temperature_mode
+        self.min_temperature = min_temperature
+        self.time_offsets = time_offsets
+        self.delta = delta
+        self.max_iterations = max_iterations
+        self.max_adapt_iterations = max_adapt_iterations
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.output_dimension = output_dimension
+        self.verbose = verbose
+        self.num_hidden_units = num_hidden_units
+        self.pad_before_transform = pad_before_transform
+        self.hybrid = hybrid
+        self.optimizer_kwargs = optimizer_kwargs
+        self.random_state = random_state
+        self.discrete_prior = discrete_prior
+        self.num_negatives = num_negatives
+        self.precision = precision
+        self.hybrid_behavior_dims = hybrid_behavior_dims
+        self.adapt_from_session = adapt_from_session
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def supported_model_architectures(pattern: str = "*") -> list[str]:
+        """Names of the registered encoders matching ``pattern`` (shell-style).
+
+        Examples
+        --------
+        >>> CEBRA.supported_model_architectures("offset10*")
+        ['offset10-model', 'offset10-model-mse']
+        """
+        return supported_models(pattern)
+
+    def _resolve_device(self) -> torch.device:
+        if self.device == "cuda_if_available":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} was requested but CUDA is not available; "
+                             "use device='cpu' or 'cuda_if_available'.")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device={self.device!r} was requested but MPS is not available; "
+                             "use device='cpu'.")
+        return device
+
+    def _offsets(self) -> tuple[int, ...]:
+        if isinstance(self.time_offsets, (int, np.integer)):
+            return (int(self.time_offsets),)
+        return tuple(int(v) for v in self.time_offsets)
+
+    def _optimizer_kwargs(self) -> dict:
+        kwargs = dict(self.optimizer_kwargs)
+        if "betas" in kwargs:
+            kwargs["betas"] = tuple(kwargs["betas"])
+        return kwargs
+
+    def _validate_params(self) -> None:
+        validate_params(type(self).__name__, self.get_params(deep=False),
+                        self._parameter_constraints)
+        if self.conditional in ("delta", "delta_normal") and self.delta is None:
+            raise ValueError(f"conditional={self.conditional!r} needs the standard deviation "
+                             "'delta' (a float > 0); got delta=None.")
+        if self.hybrid_behavior_dims > self.output_dimension:
+            raise ValueError(
+                f"hybrid_behavior_dims ({self.hybrid_behavior_dims}) must not exceed "
+                f"output_dimension ({self.output_dimension}).")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
+                                 "Call 'fit' with appropriate arguments before 'transform'.")
+
+    @staticmethod
+    def _is_multisession(X: Any) -> bool:
+        return isinstance(X, (list, tuple)) and len(X) > 0 and all(
+            hasattr(x, "shape") and len(x.shape) == 2 for x in X)
+
+    def _sampling_config(self, label_kind: str) -> SamplingConfig:
+        conditional = self.conditional
+        if conditional is None:
+            conditional = "time_delta" if label_kind in ("continuous", "mixed") else "time"
+        if conditional == "delta":
+            conditional = "delta_normal"
+        if label_kind == "discrete":
+            conditional = "time" if self.conditional == "time" else "discrete"
+        return SamplingConfig(conditional=conditional, time_offsets=self._offsets(),
+                              delta=self.delta, discrete_prior=self.discrete_prior,
+                              hybrid=self.hybrid)
+
+    def _plan(self, label_kind: str, invariant: bool) -> tuple[Callable, Callable]:
+        key = (label_kind, bool(self.hybrid),
+               "full" if self.batch_size is None else "minibatch", "single", invariant)
+        if key not in PLANS:
+            supported = "\n  ".join(
+                f"labels={k[0]}, hybrid={k[1]}, batch={k[2]}, sessions={k[3]}, "
+                f"invariant_to={'given' if k[4] else 'None'}" for k in PLANS)
+            raise ValueError(
+                f"Unsupported combination labels={key[0]}, hybrid={key[1]}, batch={key[2]}, "
+                f"sessions={key[3]}, invariant_to={'given' if invariant else 'None'}. "
+                f"Supported combinations:\n  {supported}")
+        return PLANS[key]
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: Any,
+        *y: Any,
+        adapt: bool = False,
+        trial_ids: Any = None,
+        invariant_to: Any = None,
+        callback: Callable[[int, torch.nn.Module], None] | None = None,
+        callback_frequency: int | None = None,
+    ) -> CEBRA:
+        """Fit the encoder on ``X`` (time, neurons) with optional labels ``y``.
+
+        Float label arrays are continuous (several are concatenated column-wise), one
+        integer array is discrete; continuous + discrete gives mixed sampling.
+
+        Parameters
+        ----------
+        X : array-like of shape (time, neurons)
+        *y : array-like of shape (time,) or (time, dims)
+        adapt : bool
+            Keep the fitted encoder, replace its input layer for ``X``'s number of neurons,
+            and train only that layer for ``max_adapt_iterations`` steps.
+        trial_ids : array-like of shape (time,), optional
+            No window and no time positive ever crosses a change of trial id.
+        invariant_to : array-like of shape (time,), optional
+            Integer nuisance variable the embedding should be invariant to.
+        callback : callable(step, encoder), optional
+            Called every ``callback_frequency`` steps.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        if self._is_multisession(X):
+            raise ValueError(
+                "X: multi-session training (a list of per-session arrays) is not available in "
+                "this version; pass one (time, neurons) array.")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable(step, encoder); got {type(callback).__name__}.")
+        if callback_frequency is not None and (
+            isinstance(callback_frequency, bool) or not isinstance(callback_frequency, int)
+            or callback_frequency < 1
+        ):
+            raise ValueError(f"callback_frequency must be an int >= 1 or None; "
+                             f"got {callback_frequency!r}.")
+        if callback is not None and callback_frequency is None:
+            callback_frequency = 1
+        if adapt:
+            self._check_fitted()
+        device = self._resolve_device()
+        seed = self.random_state if self.random_state is not None else secrets.randbits(62)
+        generator = torch.Generator(device=device).manual_seed(seed)
+
+        recording = Recording.from_arrays(X, y, trial_ids=trial_ids, device=device)
+        invariant = None
+        if invariant_to is not None:
+            kind, codes = as_labels(invariant_to, recording.num_samples, "invariant_to")
+            if kind != "discrete":
+                raise TypeError("invariant_to must be a 1-D integer array (a discrete nuisance "
+                                f"variable); got float values of shape {codes.shape}.")
+            if recording.label_kind == "none":
+                raise ValueError("invariant_to needs behaviour labels y: invariance is imposed "
+                                 "on behaviour positives.")
+            invariant = torch.from_numpy(codes).to(device)
+        if adapt:
+            self._check_adapt_labels(recording)
+        sampler_factory, objective_factory = self._plan(recording.label_kind,
+                                                        invariant is not None)
+
+        if adapt:
+            encoder = self._adapted_encoder(recording.num_neurons, generator, device)
+            objective = self.objective_
+            for p in objective.parameters():
+                p.requires_grad_(False)
+            iterations = self.max_adapt_iterations
+        else:
+            encoder = make_encoder(self.model_architecture, recording.num_neurons,
+                                   self.num_hidden_units, self.output_dimension).to(device)
+            init_parameters(encoder, generator)
+            objective = objective_factory(self).to(device)
+            iterations = self.max_iterations
+        rf = encoder.receptive_field
+        recording.check_length(rf)
+        sampler = sampler_factory(recording, rf, self._sampling_config(recording.label_kind),
+                                  invariant)
+        config = TrainerConfig(
+            max_iterations=iterations,
+            batch_size=self.batch_size,
+            num_negatives=self.num_negatives,
+            learning_rate=self.learning_rate,
+            optimizer_kwargs=self._optimizer_kwargs(),
+            verbose=self.verbose,
+            callback=callback,
+            callback_frequency=callback_frequency,
+            precision=self.precision,
+        )
+        history = Trainer(encoder, objective, sampler, recording, generator, config).fit()
+        for p in encoder.parameters():
+            p.requires_grad_(True)
+
+        self.model_ = encoder
+        self.objective_ = objective
+        self.history_ = history
+        self.n_features_in_ = recording.num_neurons
+        self.device_ = device
+        self.seed_ = seed
+        if not adapt:
+            self.label_kind_ = recording.label_kind
+            self.label_dims_ = (0 if recording.continuous is None
+                                else int(recording.continuous.shape[1]))
+            self.classes_ = recording.classes
+        return self
+
+    def _check_adapt_labels(self, recording: Recording) -> None:
+        if recording.label_kind != self.label_kind_:
+            raise ValueError(f"adapt=True: the model was fitted with {self.label_kind_} labels; "
+                             f"got {recording.label_kind} labels for the new session.")
+        dims = 0 if recording.continuous is None else int(recording.continuous.shape[1])
+        if dims != self.label_dims_:
+            raise ValueError(f"adapt=True: continuous labels must have {self.label_dims_} "
+                             f"columns as in the fitted model; got {dims}.")
+
+    def _adapted_encoder(self, num_neurons: int, generator: torch.Generator,
+                         device: torch.device) -> ConvEncoder:
+        encoder = make_encoder(self.model_architecture, num_neurons, self.num_hidden_units,
+                               self.output_dimension).to(device)
+        init_parameters(encoder, generator)
+        encoder.trunk.load_state_dict(self.model_.trunk.state_dict())
+        for p in encoder.trunk.parameters():
+            p.requires_grad_(False)
+        return encoder
+
+    # ------------------------------------------------------------------ transform
+    def transform(self, X: Any, session_id: int | None = None, trial_ids: Any = None,
+                  batch_size: int | None = None) -> np.ndarray:
+        """Embed ``X`` (time, neurons) -> numpy array (time, output_dimension).
+
+        The encoder runs as a convolution over the whole sequence in memory-bounded chunks.
+        With ``pad_before_transform`` each trial (or the whole recording) is padded by
+        repeating its edge samples, so every input sample gets an embedding; otherwise the
+        output has ``time - receptive_field + 1`` rows per trial.
+
+        Parameters
+        ----------
+        X : array-like of shape (time, neurons)
+        session_id : int or None
+            Only for multi-session models.
+        trial_ids : array-like of shape (time,), optional
+            Windows never cross a change of trial id.
+        batch_size : int or None
+            Outputs per chunk (default: bounded by memory).
+        """
+        self._check_fitted()
+        if session_id not in (None, 0):
+            raise ValueError(f"session_id: this model was fitted on a single session; "
+                             f"got session_id={session_id!r}. Pass session_id=None.")
+        neural = as_neural(X, "X")
+        if neural.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {neural.shape[1]} neurons (columns) but the model was "
+                             f"fitted with {self.n_features_in_}.")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be an int >= 1 or None; got {batch_size!r}.")
+        rf = self.model_.receptive_field
+        if trial_ids is None:
+            bounds = [(0, neural.shape[0])]
+        else:
+            ids = as_trial_ids(trial_ids, neural.shape[0])
+            change = np.flatnonzero(np.diff(ids)) + 1
+            edges = [0, *change.tolist(), neural.shape[0]]
+            bounds = list(zip(edges[:-1], edges[1:], strict=True))
+        if not self.pad_before_transform and all(b - a < rf.size for a, b in bounds):
+            raise ValueError(f"X: every trial is shorter than the receptive field ({rf.size}); "
+                             "use pad_before_transform=True.")
+        chunk = batch_size or max(1024, (1 << 22) // self.num_hidden_units)
+        data = torch.from_numpy(neural).to(self.device_)
+        out = []
+        self.model_.eval()
+        with torch.inference_mode():
+            for start, stop in bounds:
+                piece = data[start:stop]
+                if self.pad_before_transform:
+                    piece = F.pad(piece.t()[None], (rf.left, rf.right - 1), mode="replicate")[0].t()
+                elif piece.shape[0] < rf.size:
+                    continue
+                out.append(self.model_.embed_sequence(piece, chunk).float())
+        return torch.cat(out).cpu().numpy()
+
+    def fit_transform(self, X: Any, *y: Any, **fit_params: Any) -> np.ndarray:
+        """``fit(X, *y, **fit_params)`` then ``transform(X)``."""
+        trial_ids = fit_params.get("trial_ids")
+        return self.fit(X, *y, **fit_params).transform(X, trial_ids=trial_ids)
+
+    # ------------------------------------------------------------------ persistence
+    def _json_params(self) -> dict:
+        params = self.get_params(deep=False)
+        params["optimizer_kwargs"] = [[k, list(v) if isinstance(v, tuple) else v]
+                                      for k, v in dict(self.optimizer_kwargs).items()]
+        if not isinstance(params["time_offsets"], (int, np.integer)):
+            params["time_offsets"] = [int(v) for v in params["time_offsets"]]
+        return params
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write weights (safetensors) and parameters/fitted state (JSON) to ``path``.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> X = np.random.default_rng(0).normal(size=(100, 5))
+        >>> m = CEBRA(max_iterations=2, batch_size=16, device="cpu", random_state=0).fit(X)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> m.save(path)
+        >>> loaded = CEBRA.load(path)
+        >>> bool(np.array_equal(loaded.transform(X), m.transform(X)))
+        True
+        """
+        self._check_fitted()
+        tensors = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
+        tensors.update({f"objective.{k}": v for k, v in self.objective_.state_dict().items()})
+        tensors.update({f"history.{k}": torch.from_numpy(v) for k, v in self.history_.items()})
+        if self.classes_ is not None:
+            tensors["classes"] = torch.from_numpy(np.asarray(self.classes_, dtype=np.int64))
+        metadata = {
+            "estimator": type(self).__name__,
+            "params": self._json_params(),
+            "fitted": {"n_features_in_": self.n_features_in_, "label_kind_": self.label_kind_,
+                       "label_dims_": self.label_dims_, "seed_": self.seed_,
+                       "trained_on": str(self.device_)},
+            "versions": {"neurolatent": __version__, "torch": torch.__version__,
+                         "numpy": np.__version__, "python": platform.python_version()},
+        }
+        save_checkpoint(path, tensors, json.loads(json.dumps(metadata)))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "cpu") -> CEBRA:
+        """Load a model saved with :meth:`save` onto ``device`` (never unpickles)."""
+        tensors, metadata = load_checkpoint(path)
+        if metadata.get("estimator") != cls.__name__:
+            raise ValueError(f"path: checkpoint holds a {metadata.get('estimator')!r}, "
+                             f"not a {cls.__name__}.")
+        params = dict(metadata["params"])
+        params["optimizer_kwargs"] = tuple(
+            (k, tuple(v) if isinstance(v, list) else v) for k, v in params["optimizer_kwargs"])
+        if isinstance(params["time_offsets"], list):
+            params["time_offsets"] = tuple(params["time_offsets"])
+        params["device"] = device
+        model = cls(**params)
+        model._validate_params()
+        target = model._resolve_device()
+        fitted = metadata["fitted"]
+        encoder = make_encoder(model.model_architecture, fitted["n_features_in_"],
+                               model.num_hidden_units, model.output_dimension)
+        objective = _contrastive_objective(model, model.hybrid)
+
+        def part(prefix: str) -> dict:
+            return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+        try:
+            encoder.load_state_dict(part("model."))
+            objective.load_state_dict(part("objective."))
+        except RuntimeError as error:
+            raise ValueError(f"path: checkpoint weights do not match the stored parameters: "
+                             f"{error}") from None
+        model.model_ = encoder.to(target).eval()
+        model.objective_ = objective.to(target)
+        model.history_ = {k: part("history.")[k].numpy() for k in METRICS}
+        model.classes_ = tensors["classes"].numpy() if "classes" in tensors else None
+        model.n_features_in_ = fitted["n_features_in_"]
+        model.label_kind_ = fitted["label_kind_"]
+        model.label_dims_ = fitted["label_dims_"]
+        model.seed_ = fitted["seed_"]
+        model.device_ = target
+        return model

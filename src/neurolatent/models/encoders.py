@@ -1,0 +1,187 @@
+"""Convolutional encoders: windows of neural activity -> embedding vectors.
+
+One parametrised class covers every receptive field; the registry in
+:mod:`neurolatent.models` only records which parameters an official model name means.
+Encoders never see labels or sampling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neurolatent.models.receptive_field import ReceptiveField
+
+__all__ = ["ConvEncoder", "init_parameters"]
+
+NORMALIZE_EPS = 1e-8
+
+
+class _Skip(nn.Module):
+    """``x[crop] + GELU(conv(x))``: the residual block of the paper's conv encoders."""
+
+    def __init__(self, channels: int, kernel_size: int = 3):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, kernel_size)
+        self.crop = (kernel_size - 1) // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., self.crop : x.shape[-1] - self.crop] + F.gelu(self.conv(x))
+
+
+class _Subsample4(nn.Module):
+    """Input stage of the 4x-subsampling model (paper, "CEBRA models"): a 2x-downsampled
+    copy of the signal concatenated with a learnable stride-2 convolution (kernel 4),
+    followed directly by a stride-2 convolution (kernel 3); receptive field 8, stride 4."""
+
+    def __init__(self, num_neurons: int, num_units: int):
+        super().__init__()
+        self.down = nn.Conv1d(num_neurons, num_units, 4, stride=2)
+        self.mix = nn.Conv1d(num_units + num_neurons, num_units, 3, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = F.avg_pool1d(x, 4, stride=2)
+        return F.gelu(self.mix(torch.cat([self.down(x), pooled], dim=1)))
+
+
+class ConvEncoder(nn.Module):
+    """Encoder with an unpadded temporal convolution stack.
+
+    A window of exactly ``receptive_field.size`` samples yields one output vector; a
+    longer sequence yields one output per window position (divided by ``stride``).
+
+    Parameters
+    ----------
+    num_neurons, num_units, num_output : int
+        Input channels, hidden width and embedding dimension.
+    receptive_field : int
+        1 gives the paper's 4-layer MLP (applied per sample), >= 3 the conv network
+        (first kernel 2, residual kernel-3 blocks, last kernel 3 or 2).
+    normalize : bool
+        Project outputs onto the unit sphere (cosine-similarity models).
+    subsample : {1, 4}
+        4 builds the paper's 40-sample, 4x-subsampling model.
+    variant : str
+        ``"v2"`` selects the wider 1-sample MLP without bottleneck.
+
+    Examples
+    --------
+    >>> enc = ConvEncoder(20, 32, 3, receptive_field=10)
+    >>> enc.receptive_field
+    ReceptiveField(left=5, right=5)
+    >>> enc.embed_windows(torch.randn(7, 20, 10)).shape
+    torch.Size([7, 3])
+    """
+
+    def __init__(
+        self,
+        num_neurons: int,
+        num_units: int,
+        num_output: int,
+        receptive_field: int,
+        normalize: bool = True,
+        subsample: int = 1,
+        variant: str = "",
+    ):
+        super().__init__()
+        self.num_neurons, self.num_units, self.num_output = num_neurons, num_units, num_output
+        self.normalize = normalize
+        self.stride = subsample
+        self.receptive_field = ReceptiveField.centred(receptive_field)
+        H = num_units
+        if receptive_field == 1:
+            # Paper: N->H, H->H, H->H/2 (bottleneck), ->out; v2 keeps the full width.
+            widths = [H, H, H, H] if variant == "v2" else [H, H, max(H // 2, 1)]
+            self.input_layer = nn.Conv1d(num_neurons, widths[0], 1)
+            layers: list[nn.Module] = [nn.GELU()]
+            for a, b in zip(widths[:-1], widths[1:], strict=True):
+                layers += [nn.Conv1d(a, b, 1), nn.GELU()]
+            layers.append(nn.Conv1d(widths[-1], num_output, 1))
+        elif subsample == 4:
+            if receptive_field != 40:
+                raise ValueError("the 4x-subsampling encoder has a receptive field of 40")
+            self.input_layer = _Subsample4(num_neurons, H)  # rf 8, stride 4
+            layers = [_Skip(H) for _ in range(3)]  # + 3 * 8
+            layers.append(nn.Conv1d(H, num_output, 3))  # + 8 = 40
+        else:
+            last_kernel = 3 if receptive_field % 2 == 0 else 2
+            num_blocks = (receptive_field - 1 - last_kernel) // 2
+            if receptive_field < 3 or num_blocks < 0:
+                raise ValueError(f"unsupported receptive field {receptive_field}")
+            self.input_layer = nn.Conv1d(num_neurons, H, 2)
+            layers = [nn.GELU(), *[_Skip(H) for _ in range(num_blocks)]]
+            layers.append(nn.Conv1d(H, num_output, last_kernel))
+        self.trunk = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, neurons, time) -> (batch, num_output, outputs)."""
+        out = self.trunk(self.input_layer(x))
+        if self.normalize:
+            out = out / (out.norm(dim=1, keepdim=True) + NORMALIZE_EPS)
+        return out
+
+    def embed_windows(self, windows: torch.Tensor) -> torch.Tensor:
+        """(batch, neurons, receptive field) -> (batch, num_output)."""
+        return self.forward(windows)[..., 0]
+
+    def embed_sequence(self, neural: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """Embed every complete window of a (time, neurons) sequence.
+
+        Output row ``i`` is the embedding of the window ``[i, i + rf.size)``, i.e. of time
+        ``i + rf.left``. The convolution runs over the sequence in chunks of
+        ``chunk_size`` outputs, so memory is bounded and each layer is evaluated once per
+        time point instead of once per window. Strided (subsampling) models are run once
+        per phase and interleaved, giving the same result as per-window evaluation.
+
+        Examples
+        --------
+        >>> enc = ConvEncoder(4, 8, 2, receptive_field=5)
+        >>> enc.embed_sequence(torch.randn(30, 4), chunk_size=7).shape
+        torch.Size([26, 2])
+        """
+        size = self.receptive_field.size
+        num_out = neural.shape[0] - size + 1
+        x = neural.t().unsqueeze(0)  # (1, neurons, time)
+        if chunk_size is None:
+            chunk_size = num_out
+        chunk_size = max(self.stride, (chunk_size // self.stride) * self.stride)
+        pieces = []
+        for start in range(0, num_out, chunk_size):
+            stop = min(start + chunk_size, num_out)
+            segment = x[..., start : stop + size - 1]
+            if self.stride == 1:
+                pieces.append(self.forward(segment)[0].t())
+                continue
+            out = segment.new_empty(stop - start, self.num_output)
+            for phase in range(min(self.stride, stop - start)):
+                out[phase :: self.stride] = self.forward(segment[..., phase:])[0].t()
+            pieces.append(out)
+        return torch.cat(pieces, dim=0)
+
+
+def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-initialise conv/linear weights from ``generator`` (PyTorch's default scheme).
+
+    PyTorch layers initialise from the global RNG; drawing from the fit's own generator
+    keeps fits reproducible without touching global state.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> a, b = ConvEncoder(3, 4, 2, 1), ConvEncoder(3, 4, 2, 1)
+    >>> init_parameters(a, torch.Generator().manual_seed(0))
+    >>> init_parameters(b, torch.Generator().manual_seed(0))
+    >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    True
+    """
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, (nn.Conv1d, nn.Linear)):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+                if layer.bias is not None:
+                    fan_in = layer.weight[0].numel()
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                    layer.bias.uniform_(-bound, bound, generator=generator)

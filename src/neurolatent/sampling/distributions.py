@@ -1,0 +1,163 @@
+"""Priors (where references and negatives come from) and conditionals (the positive of a
+reference). They see labels and indices, never the neural signal; all draws come from the
+generator passed in, on the device of the index tensors.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from neurolatent.sampling.groups import Groups, draw_below
+from neurolatent.sampling.nearest import NearestIndex
+
+__all__ = [
+    "BalancedPrior",
+    "NearestLabel",
+    "SameLabel",
+    "TimeOffset",
+    "UniformPrior",
+]
+
+
+class UniformPrior:
+    """Uniform over a pool of sample indices.
+
+    Examples
+    --------
+    >>> prior = UniformPrior(torch.arange(5, 10))
+    >>> x = prior.sample(1000, torch.Generator().manual_seed(0))
+    >>> int(x.min()), int(x.max())
+    (5, 9)
+    """
+
+    def __init__(self, pool: torch.Tensor):
+        self.pool = pool
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        counts = self.pool.new_full((n,), self.pool.shape[0])
+        return self.pool[draw_below(counts, generator)]
+
+
+class BalancedPrior:
+    """Uniform over groups (classes or nuisance values), then uniform within the group.
+
+    Examples
+    --------
+    >>> groups = Groups(torch.tensor([0, 0, 0, 1]), torch.arange(4), 2)
+    >>> x = BalancedPrior(groups).sample(4000, torch.Generator().manual_seed(0))
+    >>> 0.45 < float((x == 3).float().mean()) < 0.55
+    True
+    """
+
+    def __init__(self, groups: Groups):
+        self.groups = groups
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.groups.draw_balanced(n, generator)
+
+
+class TimeOffset:
+    """Positive at ``t + delta``, delta drawn per sample from ``offsets``.
+
+    The reference pool must only contain samples whose shifted window stays in the
+    same trial for every offset (see :func:`time_valid_pool`).
+
+    Examples
+    --------
+    >>> cond = TimeOffset(torch.tensor([2, 4]))
+    >>> ref = torch.arange(100)
+    >>> delta = cond.sample(ref, torch.Generator().manual_seed(0)) - ref
+    >>> sorted(set(delta.tolist()))
+    [2, 4]
+    """
+
+    def __init__(self, offsets: torch.Tensor):
+        self.offsets = offsets
+
+    def draw_offsets(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        counts = self.offsets.new_full((n,), self.offsets.shape[0])
+        return self.offsets[draw_below(counts, generator)]
+
+    def sample(self, reference: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return reference + self.draw_offsets(reference.shape[0], generator)
+
+
+class SameLabel:
+    """Discrete positive: a uniform sample with the reference's label.
+
+    With ``within`` (pairs of (label, nuisance value) as groups, and for each label the
+    list of its non-empty pairs), the positive comes from a nuisance value drawn uniformly
+    among those where the label occurs — the invariance recipe of the paper.
+
+    Examples
+    --------
+    >>> codes = torch.tensor([0, 1, 0, 1])
+    >>> cond = SameLabel(Groups(codes, torch.arange(4), 2), codes)
+    >>> cond.sample(torch.tensor([0, 1, 2]), torch.Generator().manual_seed(0)).remainder(2).tolist()
+    [0, 1, 0]
+    """
+
+    def __init__(
+        self,
+        by_group: Groups,
+        group_of: torch.Tensor,
+        pairs_of_label: Groups | None = None,
+        label_of: torch.Tensor | None = None,
+    ):
+        self.by_group = by_group
+        self.group_of = group_of  # per-sample group code: the label, or a (label, value) pair
+        self.pairs_of_label = pairs_of_label
+        self.label_of = label_of
+
+    def sample(self, reference: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.pairs_of_label is None:
+            group = self.group_of[reference]
+        else:
+            group = self.pairs_of_label.draw(self.label_of[reference], generator)
+        return self.by_group.draw(group, generator)
+
+
+class NearestLabel:
+    """Continuous positive: the sample whose label is nearest to a perturbed reference label.
+
+    ``mode="time_delta"``: query = c_t + (c_k - c_{k-delta}), k uniform over the pool of
+    valid k (the empirical distribution of label changes over ``delta`` steps).
+    ``mode="delta_normal"``: query = c_t + N(0, std^2 I).
+
+    ``search_group`` maps a reference to the group the search is restricted to (same
+    discrete label, a nuisance value drawn uniformly, ...) or is ``None``.
+    """
+
+    def __init__(
+        self,
+        labels: torch.Tensor,
+        index: NearestIndex,
+        mode: str,
+        time_offset: TimeOffset | None = None,
+        delta_pool: torch.Tensor | None = None,
+        std: float = 0.0,
+        search_group=None,
+    ):
+        self.labels = labels
+        self.index = index
+        self.mode = mode
+        self.time_offset = time_offset
+        self.delta_pool = delta_pool  # indices k with k - max(offsets) valid
+        self.std = std
+        self.search_group = search_group
+
+    def queries(self, reference: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        base = self.labels[reference]
+        n = reference.shape[0]
+        if self.mode == "delta_normal":
+            noise = torch.randn(base.shape, generator=generator, device=base.device)
+            return base + self.std * noise
+        counts = self.delta_pool.new_full((n,), self.delta_pool.shape[0])
+        k = self.delta_pool[draw_below(counts, generator)]
+        delta = self.time_offset.draw_offsets(n, generator)
+        return base + (self.labels[k] - self.labels[k - delta])
+
+    def sample(self, reference: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        query = self.queries(reference, generator)
+        group = None if self.search_group is None else self.search_group(reference, generator)
+        return self.index.query(query, group)

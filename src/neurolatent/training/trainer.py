@@ -1,0 +1,107 @@
+"""The one training loop: sample indices -> gather windows -> encode -> objective -> Adam.
+
+No host synchronisation per step: metrics are written into a device buffer and read
+only every ``log_every`` steps (progress bar) and at the end (``history``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from neurolatent.models.encoders import ConvEncoder
+from neurolatent.objectives.contrastive import METRICS
+from neurolatent.recording import Recording
+
+__all__ = ["Trainer", "TrainerConfig"]
+
+
+@dataclass
+class TrainerConfig:
+    """Loop settings; ``batch_size=None`` means full-batch training."""
+
+    max_iterations: int = 1000
+    batch_size: int | None = 512
+    num_negatives: int | None = None
+    learning_rate: float = 3e-4
+    optimizer_kwargs: dict = field(default_factory=dict)
+    log_every: int = 50
+    verbose: bool = False
+    callback: Callable | None = None
+    callback_frequency: int | None = None
+    precision: str = "32"
+
+
+class Trainer:
+    """Optimise ``encoder`` (+ the objective's parameters) on batches from ``sampler``.
+
+    Only parameters with ``requires_grad`` are optimised, so adaptation freezes layers by
+    switching that flag off before building the trainer.
+    """
+
+    def __init__(self, encoder: ConvEncoder, objective: nn.Module, sampler, recording: Recording,
+                 generator: torch.Generator, config: TrainerConfig):
+        self.encoder, self.objective = encoder, objective
+        self.sampler, self.recording = sampler, recording
+        self.generator, self.config = generator, config
+        params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(params, lr=config.learning_rate,
+                                          **config.optimizer_kwargs)
+
+    def _autocast(self):
+        if self.config.precision != "bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(self.recording.device.type, dtype=torch.bfloat16)
+
+    def _embed(self, parts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        rf = self.encoder.receptive_field
+        if self.config.batch_size is None:
+            # Full batch: one convolution over the whole sequence, then index the outputs;
+            # O(T * hidden) memory instead of O(T * hidden * receptive field).
+            dense = self.encoder.embed_sequence(self.recording.neural)
+            return {name: dense[idx - rf.left] for name, idx in parts.items()}
+        index = torch.cat(list(parts.values()))
+        embedded = self.encoder.embed_windows(self.recording.windows(index, rf))
+        sizes = [idx.shape[0] for idx in parts.values()]
+        return dict(zip(parts, embedded.float().split(sizes), strict=True))
+
+    def step(self) -> torch.Tensor:
+        """One optimisation step; returns the detached metrics on the device."""
+        cfg = self.config
+        if cfg.batch_size is None:
+            parts = self.sampler.sample_full(self.generator)
+        else:
+            parts = self.sampler.sample(cfg.batch_size, cfg.num_negatives or cfg.batch_size,
+                                        self.generator)
+        with self._autocast():
+            embeddings = self._embed(parts)
+        loss, metrics = self.objective({k: v.float() for k, v in embeddings.items()})
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return metrics
+
+    def fit(self) -> dict[str, np.ndarray]:
+        """Run ``max_iterations`` steps and return the history of :data:`METRICS`."""
+        cfg = self.config
+        self.encoder.train()
+        log = torch.zeros(cfg.max_iterations, len(METRICS), device=self.recording.device)
+        bar = tqdm(total=cfg.max_iterations, disable=not cfg.verbose, desc="neurolatent")
+        for step in range(cfg.max_iterations):
+            log[step] = self.step()
+            done = step + 1
+            if cfg.verbose and (done % cfg.log_every == 0 or done == cfg.max_iterations):
+                bar.update(done - bar.n)
+                bar.set_postfix(loss=f"{float(log[step, 0]):.4f}")
+            if cfg.callback is not None and cfg.callback_frequency and done % cfg.callback_frequency == 0:
+                cfg.callback(done, self.encoder)
+        bar.close()
+        self.encoder.eval()
+        values = log.cpu().numpy()
+        return {name: values[:, i].copy() for i, name in enumerate(METRICS)}
