@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from neurolatent.estimator import CEBRA  # noqa: E402
-from neurolatent.evaluation.decoders import KNNDecoder  # noqa: E402
+from neurolatent.estimator import CEBRA
+from neurolatent.evaluation.decoders import KNNDecoder
 
 __all__ = ["CEBRA", "KNNDecoder", "__version__"]

@@ -24,12 +24,13 @@ class Interval:
     high: float | None = None
     open_low: bool = False
 
-    def accepts(self, value: Any) -> bool:
+    def type_ok(self, value: Any) -> bool:
         if isinstance(value, bool):
             return False
-        if self.kind is int and not isinstance(value, numbers.Integral):
-            return False
-        if self.kind is float and not isinstance(value, numbers.Real):
+        return isinstance(value, numbers.Integral if self.kind is int else numbers.Real)
+
+    def accepts(self, value: Any) -> bool:
+        if not self.type_ok(value):
             return False
         if isinstance(value, float) and not math.isfinite(value):
             return False
@@ -84,14 +85,15 @@ def validate_params(owner: str, params: dict[str, Any], table: dict[str, list]) 
     >>> validate_params("CEBRA", {"batch_size": -3}, {"batch_size": [Interval(int, 1), None]})
     Traceback (most recent call last):
     ...
-    ValueError: The 'batch_size' parameter of CEBRA must be an int in the range [1, inf) or None. Got -3 instead.
+    ValueError: The 'batch_size' parameter of CEBRA must be an int in the range [1, inf) or ...
     """
     for name, constraints in table.items():
         value = params[name]
         if any(value is None if c is None else c.accepts(value) for c in constraints):
             continue
         text = " or ".join("None" if c is None else str(c) for c in constraints)
-        numeric = all(isinstance(c, Interval) or c is None for c in constraints)
-        wrong_type = numeric and not isinstance(value, numbers.Real) and value is not None
-        error = TypeError if wrong_type or isinstance(value, bool) and numeric else ValueError
+        intervals = [c for c in constraints if isinstance(c, Interval)]
+        numeric = len(intervals) == sum(c is not None for c in constraints)
+        wrong_type = numeric and not any(c.type_ok(value) for c in intervals)
+        error = TypeError if wrong_type else ValueError
         raise error(f"The {name!r} parameter of {owner} must be {text}. Got {value!r} instead.")

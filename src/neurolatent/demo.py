@@ -55,7 +55,8 @@ def run_demo(output_dir: str | Path = "neurolatent_demo", max_iterations: int = 
         z_train, z_test = model.transform(data.neural[train]), model.transform(data.neural[test])
         decoder = KNNDecoder(n_neighbors=24).fit(z_train, position[train])
         error = float(np.median(np.abs(decoder.predict(z_test) - position[test])))
-        figures[name] = {"median_abs_error_m": error, "knn_r2": decoder.score(z_test, position[test]),
+        figures[name] = {"median_abs_error_m": error,
+                         "knn_r2": decoder.score(z_test, position[test]),
                          "seconds": seconds, "final_loss": float(model.history_["loss"][-1])}
         print(f"{name:15s} fit {seconds:5.1f} s ({max_iterations / seconds:5.0f} steps/s) | "
               f"held-out kNN median |error| {100 * error:5.1f} cm, kNN R² "

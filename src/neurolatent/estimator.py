@@ -7,12 +7,14 @@ shared :class:`~neurolatent.training.Trainer`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
+import re
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -47,10 +49,10 @@ def _is_kwargs(value: Any) -> bool:
 
 
 def _is_device(value: Any) -> bool:
-    if value == "cuda_if_available":
-        return True
-    torch.device(value)
-    return True
+    if isinstance(value, torch.device):
+        value = str(value)
+    return isinstance(value, str) and re.fullmatch(r"cpu|mps|cuda(:\d+)?|cuda_if_available",
+                                                   value) is not None
 
 
 def _contrastive_objective(est: CEBRA, hybrid: bool) -> ContrastiveObjective:
@@ -150,7 +152,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
     (300, 3)
     """
 
-    _parameter_constraints: dict[str, list] = {
+    _parameter_constraints: ClassVar[dict[str, list]] = {
         "model_architecture": [OneOf(tuple(MODELS))],
         "device": [Predicate(_is_device, "'cpu', 'cuda', 'cuda:N', 'mps' or "
                                          "'cuda_if_available'")],
@@ -283,7 +285,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         if self.conditional in ("delta", "delta_normal") and self.delta is None:
             raise ValueError(f"conditional={self.conditional!r} needs the standard deviation "
                              "'delta' (a float > 0); got delta=None.")
-        if self.hybrid_behavior_dims > self.output_dimension:
+        if self.hybrid and self.hybrid_behavior_dims > self.output_dimension:
             raise ValueError(
                 f"hybrid_behavior_dims ({self.hybrid_behavior_dims}) must not exceed "
                 f"output_dimension ({self.output_dimension}).")
@@ -363,7 +365,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
                 "X: multi-session training (a list of per-session arrays) is not available in "
                 "this version; pass one (time, neurons) array.")
         if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable(step, encoder); got {type(callback).__name__}.")
+            raise TypeError("callback must be callable(step, encoder); "
+                            f"got {type(callback).__name__}.")
         if callback_frequency is not None and (
             isinstance(callback_frequency, bool) or not isinstance(callback_frequency, int)
             or callback_frequency < 1
@@ -494,7 +497,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             ids = as_trial_ids(trial_ids, neural.shape[0])
             change = np.flatnonzero(np.diff(ids)) + 1
             edges = [0, *change.tolist(), neural.shape[0]]
-            bounds = list(zip(edges[:-1], edges[1:], strict=True))
+            bounds = list(itertools.pairwise(edges))
         if not self.pad_before_transform and all(b - a < rf.size for a, b in bounds):
             raise ValueError(f"X: every trial is shorter than the receptive field ({rf.size}); "
                              "use pad_before_transform=True.")

@@ -84,7 +84,8 @@ def infonce(
 
     Examples
     --------
-    >>> z = torch.nn.functional.normalize(torch.randn(64, 3, generator=torch.Generator().manual_seed(0)), dim=1)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> z = torch.nn.functional.normalize(torch.randn(64, 3, generator=g), dim=1)
     >>> float(infonce(z, z, z).loss) > 0
     True
     """

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import matplotlib
 
 matplotlib.use("Agg")  # plots are written to files; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 __all__ = ["plot_embedding", "plot_loss", "plot_temperature"]
 

@@ -96,7 +96,7 @@ def as_neural(value: Any, name: str = "X") -> np.ndarray:
     >>> as_neural(np.zeros(4))
     Traceback (most recent call last):
     ...
-    ValueError: X must be 2-D with shape (time, neurons); got numpy array of shape (4,) and dtype float64. For a single neuron use X[:, None].
+    ValueError: X must be 2-D with shape (time, neurons); got numpy array of shape (4,) ...
     """
     array = _to_numpy(value, name)
     if _kind(array) not in ("float", "integer", "bool"):
@@ -137,7 +137,7 @@ def as_labels(value: Any, num_samples: int, name: str = "y") -> tuple[str, np.nd
     >>> as_labels([0.5, 1.0], 3)
     Traceback (most recent call last):
     ...
-    ValueError: y must have one row per time bin of X (3 rows); got 2 rows (numpy array of shape (2,) and dtype float64).
+    ValueError: y must have one row per time bin of X (3 rows); got 2 rows ...
     """
     array = _to_numpy(value, name)
     kind = _kind(array)

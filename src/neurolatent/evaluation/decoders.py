@@ -25,8 +25,8 @@ class KNNDecoder(BaseEstimator):
     --------
     >>> emb = np.linspace(0, 1, 100)[:, None] * [1.0, 0.5]
     >>> dec = KNNDecoder(n_neighbors=3, metric="euclidean").fit(emb, emb[:, 0])
-    >>> round(dec.score(emb, emb[:, 0]), 3)
-    0.999
+    >>> dec.score(emb, emb[:, 0]) > 0.99
+    True
     """
 
     def __init__(self, n_neighbors: int = 24, metric: str = "cosine"):

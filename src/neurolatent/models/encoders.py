@@ -7,6 +7,7 @@ Encoders never see labels or sampling.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -30,6 +31,20 @@ class _Skip(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[..., self.crop : x.shape[-1] - self.crop] + F.gelu(self.conv(x))
+
+
+class _Pointwise(nn.Conv1d):
+    """Kernel-1 convolution computed as a matrix product: same parameters as ``Conv1d``,
+    but about 3x faster forward+backward on CPU than the oneDNN convolution (measured on
+    the 1-sample MLP, batch 256)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] == 1:
+            return F.linear(x[..., 0], self.weight[..., 0], self.bias)[..., None]
+        return F.linear(x.transpose(1, 2), self.weight[..., 0], self.bias).transpose(1, 2)
 
 
 class _Subsample4(nn.Module):
@@ -95,11 +110,11 @@ class ConvEncoder(nn.Module):
         if receptive_field == 1:
             # Paper: N->H, H->H, H->H/2 (bottleneck), ->out; v2 keeps the full width.
             widths = [H, H, H, H] if variant == "v2" else [H, H, max(H // 2, 1)]
-            self.input_layer = nn.Conv1d(num_neurons, widths[0], 1)
+            self.input_layer = _Pointwise(num_neurons, widths[0])
             layers: list[nn.Module] = [nn.GELU()]
-            for a, b in zip(widths[:-1], widths[1:], strict=True):
-                layers += [nn.Conv1d(a, b, 1), nn.GELU()]
-            layers.append(nn.Conv1d(widths[-1], num_output, 1))
+            for a, b in itertools.pairwise(widths):
+                layers += [_Pointwise(a, b), nn.GELU()]
+            layers.append(_Pointwise(widths[-1], num_output))
         elif subsample == 4:
             if receptive_field != 40:
                 raise ValueError("the 4x-subsampling encoder has a receptive field of 40")

@@ -99,7 +99,7 @@ class Trainer:
             if cfg.verbose and (done % cfg.log_every == 0 or done == cfg.max_iterations):
                 bar.update(done - bar.n)
                 bar.set_postfix(loss=f"{float(log[step, 0]):.4f}")
-            if cfg.callback is not None and cfg.callback_frequency and done % cfg.callback_frequency == 0:
+            if cfg.callback is not None and done % (cfg.callback_frequency or 1) == 0:
                 cfg.callback(done, self.encoder)
         bar.close()
         self.encoder.eval()

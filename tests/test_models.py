@@ -1,0 +1,82 @@
+"""Encoders: receptive fields, dense transform == per-window evaluation, padding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neurolatent import CEBRA
+from neurolatent.models import MODELS, make_encoder
+
+REQUIRED = ["offset1-model", "offset1-model-v2", "offset1-model-mse", "offset5-model",
+            "offset10-model", "offset10-model-mse", "offset15-model", "offset20-model",
+            "offset36-model", "offset40-model", "offset50-model", "offset40-model-4x-subsample"]
+
+
+def test_registry_has_official_names():
+    assert set(REQUIRED) <= set(MODELS)
+    assert CEBRA.supported_model_architectures("offset1-*") == [
+        "offset1-model", "offset1-model-mse", "offset1-model-v2"]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_receptive_field_window_gives_one_output(name):
+    expected_size = int(name.split("-")[0].removeprefix("offset"))
+    enc = make_encoder(name, 7, 16, 5, torch.Generator().manual_seed(0))
+    rf = enc.receptive_field
+    assert rf.size == expected_size
+    assert enc(torch.randn(3, 7, rf.size)).shape == (3, 5, 1)
+    out = enc.embed_windows(torch.randn(3, 7, rf.size))
+    assert out.shape == (3, 5)
+    if enc.normalize:
+        torch.testing.assert_close(out.norm(dim=1), torch.ones(3))
+    else:
+        assert "mse" in name
+    # one sample less than the receptive field cannot produce an output
+    if rf.size > 1:
+        with pytest.raises(RuntimeError):
+            enc(torch.randn(1, 7, rf.size - 1 - 3 * (enc.stride > 1)))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_dense_sequence_equals_per_window_evaluation(name):
+    enc = make_encoder(name, 6, 12, 4, torch.Generator().manual_seed(1)).eval()
+    rf = enc.receptive_field
+    neural = torch.randn(rf.size + 37, 6, generator=torch.Generator().manual_seed(2))
+    dense = enc.embed_sequence(neural, chunk_size=8)
+    starts = torch.arange(neural.shape[0] - rf.size + 1)
+    windows = neural[starts[:, None] + torch.arange(rf.size)].transpose(1, 2)
+    torch.testing.assert_close(dense, enc.embed_windows(windows), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad", [True, False])
+def test_transform_padding_and_windowed_equivalence(pad):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5)).astype(np.float32)
+    model = CEBRA("offset10-model", max_iterations=3, batch_size=32, output_dimension=3,
+                  device="cpu", random_state=0, pad_before_transform=pad).fit(X)
+    emb = model.transform(X, batch_size=7)
+    rf = model.model_.receptive_field
+    assert emb.shape == ((120 if pad else 120 - rf.size + 1), 3)
+    # row for time t is the encoder applied to the window [t - left, t + right)
+    t = 50
+    window = torch.from_numpy(X[t - rf.left : t + rf.right].T[None])
+    expected = model.model_.embed_windows(window).detach().numpy()[0]
+    row = t if pad else t - rf.left
+    np.testing.assert_allclose(emb[row], expected, rtol=1e-5, atol=1e-6)
+    if pad:  # edges repeat the first/last sample
+        padded = np.concatenate([np.repeat(X[:1], rf.left, 0), X[: rf.right]])
+        first = model.model_.embed_windows(torch.from_numpy(padded.T[None].copy()))
+        np.testing.assert_allclose(emb[0], first.detach().numpy()[0], rtol=1e-5, atol=1e-6)
+
+
+def test_transform_with_trials_pads_each_trial_separately():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    trials = np.repeat([0, 1, 2], [20, 25, 15])
+    model = CEBRA("offset5-model", max_iterations=2, batch_size=16, device="cpu",
+                  random_state=0).fit(X, trial_ids=trials)
+    emb = model.transform(X, trial_ids=trials)
+    assert emb.shape == (60, 8)
+    np.testing.assert_allclose(emb[20:45], model.transform(X[20:45]), rtol=1e-6)
