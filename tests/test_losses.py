@@ -75,11 +75,13 @@ def test_constant_temperature_is_not_a_parameter():
 
 @pytest.mark.parametrize("distance", ["cosine", "euclidean"])
 def test_chunked_loss_and_gradient_equal_dense(distance):
-    ref64, pos64, neg64 = _batch(3, n=97, m=97)
+    ref64, pos64, neg64 = _batch(3, n=97, m=89)
     dense_in = [p.float().requires_grad_(True) for p in (ref64, pos64, neg64)]
+    dense_in.append(torch.tensor(2.0, requires_grad=True))  # learned inverse temperature
     chunk_in = [p.detach().clone().requires_grad_(True) for p in dense_in]
-    dense = infonce(*dense_in, distance=distance, inverse_temperature=2.0)
-    chunked = infonce(*chunk_in, distance=distance, inverse_temperature=2.0, chunk_size=10)
+    dense = infonce(*dense_in[:3], distance=distance, inverse_temperature=dense_in[3])
+    chunked = infonce(*chunk_in[:3], distance=distance, inverse_temperature=chunk_in[3],
+                      chunk_size=10)
     dense.loss.backward()
     chunked.loss.backward()
     torch.testing.assert_close(chunked.loss, dense.loss)

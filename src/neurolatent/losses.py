@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 __all__ = ["InfoNCE", "LossTerms", "infonce", "pairwise_similarity"]
 
@@ -62,10 +61,44 @@ def _stable_logsumexp(similarity: torch.Tensor) -> torch.Tensor:
     return (similarity - row_max).exp().sum(1).log() + row_max[:, 0]
 
 
-def _chunk_logsumexp_sum(reference, negative, inverse_temperature, distance):
-    return _stable_logsumexp(
-        pairwise_similarity(reference, negative, distance, inverse_temperature)
-    ).sum()
+class _ChunkedLogSumExp(torch.autograd.Function):
+    """Row-wise logsumexp of the (n, m) similarity matrix, computed and differentiated in
+    row chunks: peak memory O(chunk * m) instead of O(n * m). The backward pass recomputes
+    each chunk's softmax from the saved row logsumexp, so the gradient is the exact
+    gradient of the dense computation (up to float summation order)."""
+
+    @staticmethod
+    def forward(ctx, reference, negative, inverse_temperature, distance, rows):
+        lse = reference.new_empty(reference.shape[0])
+        for start in range(0, reference.shape[0], rows):
+            sim = pairwise_similarity(reference[start : start + rows], negative, distance,
+                                      inverse_temperature)
+            lse[start : start + rows] = _stable_logsumexp(sim)
+        ctx.save_for_backward(reference, negative, inverse_temperature, lse)
+        ctx.distance, ctx.rows = distance, rows
+        return lse
+
+    @staticmethod
+    def backward(ctx, grad_lse):
+        reference, negative, inverse_temperature, lse = ctx.saved_tensors
+        grad_ref = torch.empty_like(reference)
+        grad_neg = torch.zeros_like(negative)
+        grad_inv = reference.new_zeros(())
+        for start in range(0, reference.shape[0], ctx.rows):
+            r = reference[start : start + ctx.rows]
+            sim = pairwise_similarity(r, negative, ctx.distance, inverse_temperature)
+            weight = (sim - lse[start : start + ctx.rows, None]).exp()
+            weight *= grad_lse[start : start + ctx.rows, None]  # dL/dsim
+            grad_inv += (weight * sim).sum() / inverse_temperature
+            if ctx.distance == "cosine":
+                grad_ref[start : start + ctx.rows] = inverse_temperature * (weight @ negative)
+                grad_neg += inverse_temperature * (weight.t() @ r)
+            else:  # sim = -tau^-1 |r - n|^2
+                scale = -2 * inverse_temperature
+                grad_ref[start : start + ctx.rows] = scale * (
+                    weight.sum(1, keepdim=True) * r - weight @ negative)
+                grad_neg += scale * (weight.sum(0)[:, None] * negative - weight.t() @ r)
+        return grad_ref, grad_neg, grad_inv.reshape(inverse_temperature.shape), None, None
 
 
 def infonce(
@@ -79,8 +112,8 @@ def infonce(
     """InfoNCE of (n, d) references and positives against (m, d) shared negatives.
 
     With ``chunk_size`` (or automatically when n*m is large) the n x m similarity matrix
-    is never held in memory: rows are processed in chunks and recomputed in backward;
-    value and gradient equal the dense computation.
+    is never held in memory: rows are processed in chunks and recomputed in backward
+    (:class:`_ChunkedLogSumExp`); value and gradient equal the dense computation.
 
     Examples
     --------
@@ -99,13 +132,8 @@ def infonce(
         ).mean()
     else:
         rows = chunk_size or max(1, _DENSE_LIMIT // m)
-        total = reference.new_zeros(())
-        for start in range(0, n, rows):
-            total = total + checkpoint(
-                _chunk_logsumexp_sum, reference[start : start + rows], negative,
-                inverse_temperature, distance, use_reentrant=False,
-            )
-        uniformity = total / n
+        uniformity = _ChunkedLogSumExp.apply(reference, negative, inverse_temperature,
+                                             distance, rows).mean()
     return LossTerms(alignment + uniformity, alignment, uniformity)
 
 
