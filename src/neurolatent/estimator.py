@@ -7,6 +7,7 @@ shared :class:`~neurolatent.training.Trainer`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -69,17 +70,25 @@ def _hybrid_infonce(est: CEBRA) -> ContrastiveObjective:
     return _contrastive_objective(est, hybrid=True)
 
 
+_multisession_sampler = functools.partial(build_sampler, stratify=True)
+
 # (label kinds, hybrid, batch mode, sessions, invariance) -> (sampler factory, objective factory)
+# Multi-session training is the invariance scheme with the session as nuisance variable and
+# equal reference counts per session; "none" there means time-aligned sessions whose shared
+# time index serves as the label.
 PLANS: dict[tuple[str, bool, str, str, bool], tuple[Callable, Callable]] = {}
 for _labels in ("none", "continuous", "discrete", "mixed"):
     for _batch in ("minibatch", "full"):
         PLANS[(_labels, False, _batch, "single", False)] = (build_sampler, _infonce)
         if _labels != "none":
             PLANS[(_labels, True, _batch, "single", False)] = (build_sampler, _hybrid_infonce)
+    PLANS[(_labels, False, "minibatch", "multi", False)] = (_multisession_sampler, _infonce)
     if _labels != "none":
         # Invariance balances references over the nuisance variable: mini-batches only.
         PLANS[(_labels, False, "minibatch", "single", True)] = (build_sampler, _infonce)
         PLANS[(_labels, True, "minibatch", "single", True)] = (build_sampler, _hybrid_infonce)
+        PLANS[(_labels, True, "minibatch", "multi", False)] = (_multisession_sampler,
+                                                                _hybrid_infonce)
 
 
 class CEBRA(TransformerMixin, BaseEstimator):
@@ -312,9 +321,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
                               delta=self.delta, discrete_prior=self.discrete_prior,
                               hybrid=self.hybrid)
 
-    def _plan(self, label_kind: str, invariant: bool) -> tuple[Callable, Callable]:
+    def _plan(self, label_kind: str, invariant: bool,
+              sessions: str = "single") -> tuple[Callable, Callable]:
         key = (label_kind, bool(self.hybrid),
-               "full" if self.batch_size is None else "minibatch", "single", invariant)
+               "full" if self.batch_size is None else "minibatch", sessions, invariant)
         if key not in PLANS:
             supported = "\n  ".join(
                 f"labels={k[0]}, hybrid={k[1]}, batch={k[2]}, sessions={k[3]}, "
@@ -341,29 +351,34 @@ class CEBRA(TransformerMixin, BaseEstimator):
         Float label arrays are continuous (several are concatenated column-wise), one
         integer array is discrete; continuous + discrete gives mixed sampling.
 
+        Multi-session: ``X`` is a list of per-session arrays (their numbers of neurons and
+        lengths may differ) and every label argument a list with one array per session,
+        e.g. ``fit([X1, X2], [y1, y2])``. One encoder per session is trained into a shared
+        space: each step draws ``batch_size`` references from every session, and the
+        positive of a reference is the label-nearest (or same-label) sample of a session
+        drawn uniformly. Without labels, sessions of equal length are treated as aligned in
+        time (e.g. repeated movie presentations) and the shared time index is the label.
+
         Parameters
         ----------
-        X : array-like of shape (time, neurons)
-        *y : array-like of shape (time,) or (time, dims)
+        X : array-like of shape (time, neurons), or a list of them
+        *y : array-like of shape (time,) or (time, dims), or lists of them
         adapt : bool
-            Keep the fitted encoder, replace its input layer for ``X``'s number of neurons,
-            and train only that layer for ``max_adapt_iterations`` steps.
-        trial_ids : array-like of shape (time,), optional
+            Keep the fitted trunk, give the encoder a new input layer for ``X``'s number of
+            neurons and train only that layer for ``max_adapt_iterations`` steps (a
+            multi-session model adapts the encoder of session ``adapt_from_session``).
+        trial_ids : array-like of shape (time,) (a list per session), optional
             No window and no time positive ever crosses a change of trial id.
         invariant_to : array-like of shape (time,), optional
             Integer nuisance variable the embedding should be invariant to.
         callback : callable(step, encoder), optional
-            Called every ``callback_frequency`` steps.
+            Called every ``callback_frequency`` steps (default every step).
 
         Returns
         -------
         self
         """
         self._validate_params()
-        if self._is_multisession(X):
-            raise ValueError(
-                "X: multi-session training (a list of per-session arrays) is not available in "
-                "this version; pass one (time, neurons) array.")
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable(step, encoder); "
                             f"got {type(callback).__name__}.")
@@ -373,45 +388,52 @@ class CEBRA(TransformerMixin, BaseEstimator):
         ):
             raise ValueError(f"callback_frequency must be an int >= 1 or None; "
                              f"got {callback_frequency!r}.")
-        if callback is not None and callback_frequency is None:
-            callback_frequency = 1
+        multisession = self._is_multisession(X)
         if adapt:
             self._check_fitted()
+            if multisession:
+                raise ValueError("X: adapt=True adapts the model to one new session; pass a "
+                                 "single (time, neurons) array, not a list.")
         device = self._resolve_device()
         seed = self.random_state if self.random_state is not None else secrets.randbits(62)
         generator = torch.Generator(device=device).manual_seed(seed)
 
-        recording = Recording.from_arrays(X, y, trial_ids=trial_ids, device=device)
-        invariant = None
-        if invariant_to is not None:
-            kind, codes = as_labels(invariant_to, recording.num_samples, "invariant_to")
-            if kind != "discrete":
-                raise TypeError("invariant_to must be a 1-D integer array (a discrete nuisance "
-                                f"variable); got float values of shape {codes.shape}.")
-            if recording.label_kind == "none":
-                raise ValueError("invariant_to needs behaviour labels y: invariance is imposed "
-                                 "on behaviour positives.")
-            invariant = torch.from_numpy(codes).to(device)
+        if multisession:
+            if invariant_to is not None:
+                raise ValueError("invariant_to is not supported with multi-session training: "
+                                 "the model is already made invariant to the session.")
+            sessions, labels, invariant, user_kind = self._session_recordings(
+                X, y, trial_ids, device)
+        else:
+            labels = Recording.from_arrays(X, y, trial_ids=trial_ids, device=device)
+            sessions, user_kind = [labels], labels.label_kind
+            invariant = self._invariant_codes(invariant_to, labels, device)
         if adapt:
-            self._check_adapt_labels(recording)
-        sampler_factory, objective_factory = self._plan(recording.label_kind,
-                                                        invariant is not None)
+            self._check_adapt_labels(labels)
+        sampler_factory, objective_factory = self._plan(
+            user_kind, invariant is not None and not multisession,
+            "multi" if multisession else "single")
 
         if adapt:
-            encoder = self._adapted_encoder(recording.num_neurons, generator, device)
+            encoder = self._adapted_encoder(sessions[0].num_neurons, generator, device)
             objective = self.objective_
             for p in objective.parameters():
                 p.requires_grad_(False)
             iterations = self.max_adapt_iterations
         else:
-            encoder = make_encoder(self.model_architecture, recording.num_neurons,
-                                   self.num_hidden_units, self.output_dimension).to(device)
-            init_parameters(encoder, generator)
+            encoders = []
+            for rec in sessions:
+                encoders.append(make_encoder(self.model_architecture, rec.num_neurons,
+                                             self.num_hidden_units,
+                                             self.output_dimension).to(device))
+                init_parameters(encoders[-1], generator)
+            encoder = torch.nn.ModuleList(encoders) if multisession else encoders[0]
             objective = objective_factory(self).to(device)
             iterations = self.max_iterations
-        rf = encoder.receptive_field
-        recording.check_length(rf)
-        sampler = sampler_factory(recording, rf, self._sampling_config(recording.label_kind),
+        rf = (encoder[0] if multisession else encoder).receptive_field
+        for i, rec in enumerate(sessions):
+            rec.check_length(rf, f"X[{i}]" if multisession else "X")
+        sampler = sampler_factory(labels, rf, self._sampling_config(labels.label_kind),
                                   invariant)
         config = TrainerConfig(
             max_iterations=iterations,
@@ -424,22 +446,109 @@ class CEBRA(TransformerMixin, BaseEstimator):
             callback_frequency=callback_frequency,
             precision=self.precision,
         )
-        history = Trainer(encoder, objective, sampler, recording, generator, config).fit()
-        for p in encoder.parameters():
+        trainer = Trainer(encoder, objective, sampler, sessions if multisession else labels,
+                          generator, config)
+        history = trainer.fit()
+        for p in [*encoder.parameters(), *objective.parameters()]:
             p.requires_grad_(True)
 
         self.model_ = encoder
         self.objective_ = objective
         self.history_ = history
-        self.n_features_in_ = recording.num_neurons
+        self.num_sessions_ = len(sessions) if multisession else 1
+        self.session_features_ = [rec.num_neurons for rec in sessions]
+        self.n_features_in_ = (self.session_features_ if multisession
+                               else self.session_features_[0])
         self.device_ = device
         self.seed_ = seed
         if not adapt:
-            self.label_kind_ = recording.label_kind
-            self.label_dims_ = (0 if recording.continuous is None
-                                else int(recording.continuous.shape[1]))
-            self.classes_ = recording.classes
+            self.label_kind_ = user_kind
+            self.label_dims_ = (0 if labels.continuous is None or user_kind == "none"
+                                else int(labels.continuous.shape[1]))
+            self.classes_ = labels.classes
         return self
+
+    @staticmethod
+    def _invariant_codes(invariant_to: Any, recording: Recording,
+                         device: torch.device) -> torch.Tensor | None:
+        if invariant_to is None:
+            return None
+        kind, codes = as_labels(invariant_to, recording.num_samples, "invariant_to")
+        if kind != "discrete":
+            raise TypeError("invariant_to must be a 1-D integer array (a discrete nuisance "
+                            f"variable); got float values of shape {codes.shape}.")
+        if recording.label_kind == "none":
+            raise ValueError("invariant_to needs behaviour labels y: invariance is imposed "
+                             "on behaviour positives.")
+        return torch.from_numpy(codes).to(device)
+
+    @staticmethod
+    def _session_recordings(
+        X: Sequence[Any], y: Sequence[Any], trial_ids: Any, device: torch.device
+    ) -> tuple[list[Recording], Recording, torch.Tensor, str]:
+        """Validate every session; lay their labels end to end in one label-only recording.
+
+        Returns the per-session recordings, the joint label recording (no neural columns),
+        the session id of every joint index, and the user's label kind.
+        """
+        num = len(X)
+        for j, labels in enumerate(y):
+            if not isinstance(labels, (list, tuple)) or len(labels) != num:
+                got = f"a list of {len(labels)}" if isinstance(labels, (list, tuple)) else (
+                    type(labels).__name__)
+                raise ValueError(f"y[{j}]: multi-session fit needs one label array per session "
+                                 f"(a list of {num} arrays); got {got}.")
+        if trial_ids is not None and (not isinstance(trial_ids, (list, tuple))
+                                      or len(trial_ids) != num):
+            raise ValueError(f"trial_ids: multi-session fit needs a list of {num} per-session "
+                             "trial id arrays.")
+        sessions = [
+            Recording.from_arrays(
+                X[s], [labels[s] for labels in y],
+                trial_ids=None if trial_ids is None else trial_ids[s], device=device,
+                x_name=f"X[{s}]",
+                label_names=[f"y[{j}][{s}]" if len(y) > 1 else f"y[{s}]" for j in range(len(y))],
+            )
+            for s in range(num)
+        ]
+        kinds = [rec.label_kind for rec in sessions]
+        if len(set(kinds)) > 1:
+            raise ValueError(f"y: all sessions need the same kind of labels; got {kinds}.")
+        kind = kinds[0]
+        if kind == "none":
+            lengths = [rec.num_samples for rec in sessions]
+            if len(set(lengths)) > 1:
+                raise ValueError(
+                    f"X: multi-session fit without labels needs sessions of equal length that "
+                    f"are aligned in time (their shared time index is used as the label); got "
+                    f"lengths {lengths}. Pass behaviour labels, e.g. fit([X1, X2], [y1, y2]).")
+            time_index = torch.arange(lengths[0], device=device, dtype=torch.float32)[:, None]
+            continuous = [time_index] * num
+        else:
+            continuous = [rec.continuous for rec in sessions]
+        joint = Recording(neural=torch.empty(sum(r.num_samples for r in sessions), 0,
+                                             device=device))
+        if continuous[0] is not None:
+            dims = [int(c.shape[1]) for c in continuous]
+            if len(set(dims)) > 1:
+                raise ValueError(f"y: continuous labels must have the same number of columns in "
+                                 f"every session (the shared label space); got {dims}.")
+            joint.continuous = torch.cat(continuous)
+        if sessions[0].discrete is not None:
+            values = [rec.classes[rec.discrete.cpu().numpy()] for rec in sessions]
+            joint.classes = np.unique(np.concatenate(values))
+            joint.discrete = torch.from_numpy(
+                np.searchsorted(joint.classes, np.concatenate(values))).to(device)
+        segments, offset = [], 0
+        for rec in sessions:  # a session boundary is also a segment boundary
+            ids = rec.segment_ids()
+            segments.append(ids + offset)
+            offset += int(ids.max()) + 1
+        joint.segments = torch.cat(segments)
+        session_ids = torch.repeat_interleave(
+            torch.arange(num, device=device),
+            torch.tensor([rec.num_samples for rec in sessions], device=device))
+        return sessions, joint, session_ids, kind
 
     def _check_adapt_labels(self, recording: Recording) -> None:
         if recording.label_kind != self.label_kind_:
@@ -452,10 +561,16 @@ class CEBRA(TransformerMixin, BaseEstimator):
 
     def _adapted_encoder(self, num_neurons: int, generator: torch.Generator,
                          device: torch.device) -> ConvEncoder:
+        source = self.model_
+        if isinstance(source, torch.nn.ModuleList):
+            if self.adapt_from_session >= len(source):
+                raise ValueError(f"adapt_from_session={self.adapt_from_session} but the model "
+                                 f"has {len(source)} sessions.")
+            source = source[self.adapt_from_session]
         encoder = make_encoder(self.model_architecture, num_neurons, self.num_hidden_units,
                                self.output_dimension).to(device)
         init_parameters(encoder, generator)
-        encoder.trunk.load_state_dict(self.model_.trunk.state_dict())
+        encoder.trunk.load_state_dict(source.trunk.state_dict())
         for p in encoder.trunk.parameters():
             p.requires_grad_(False)
         return encoder
@@ -481,16 +596,16 @@ class CEBRA(TransformerMixin, BaseEstimator):
             Outputs per chunk (default: bounded by memory).
         """
         self._check_fitted()
-        if session_id not in (None, 0):
-            raise ValueError(f"session_id: this model was fitted on a single session; "
-                             f"got session_id={session_id!r}. Pass session_id=None.")
+        encoder = self._session_encoder(session_id)
         neural = as_neural(X, "X")
-        if neural.shape[1] != self.n_features_in_:
+        expected = self.session_features_[session_id or 0]
+        if neural.shape[1] != expected:
             raise ValueError(f"X has {neural.shape[1]} neurons (columns) but the model was "
-                             f"fitted with {self.n_features_in_}.")
+                             f"fitted with {expected}"
+                             + (f" for session {session_id}." if self.num_sessions_ > 1 else "."))
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an int >= 1 or None; got {batch_size!r}.")
-        rf = self.model_.receptive_field
+        rf = encoder.receptive_field
         if trial_ids is None:
             bounds = [(0, neural.shape[0])]
         else:
@@ -504,7 +619,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         chunk = batch_size or max(1024, (1 << 22) // self.num_hidden_units)
         data = torch.from_numpy(neural).to(self.device_)
         out = []
-        self.model_.eval()
+        encoder.eval()
         with torch.inference_mode():
             for start, stop in bounds:
                 piece = data[start:stop]
@@ -512,8 +627,23 @@ class CEBRA(TransformerMixin, BaseEstimator):
                     piece = F.pad(piece.t()[None], (rf.left, rf.right - 1), mode="replicate")[0].t()
                 elif piece.shape[0] < rf.size:
                     continue
-                out.append(self.model_.embed_sequence(piece, chunk).float())
+                out.append(encoder.embed_sequence(piece, chunk).float())
         return torch.cat(out).cpu().numpy()
+
+    def _session_encoder(self, session_id: int | None) -> ConvEncoder:
+        if self.num_sessions_ == 1:
+            if session_id not in (None, 0):
+                raise ValueError(f"session_id: this model was fitted on a single session; "
+                                 f"got session_id={session_id!r}. Pass session_id=None.")
+            return self.model_
+        if session_id is None:
+            raise ValueError(f"session_id: this model was fitted on {self.num_sessions_} "
+                             "sessions; pass session_id=i to say whose encoder embeds X.")
+        if (isinstance(session_id, bool) or not isinstance(session_id, (int, np.integer))
+                or not 0 <= session_id < self.num_sessions_):
+            raise ValueError(f"session_id must be an int in [0, {self.num_sessions_ - 1}]; "
+                             f"got {session_id!r}.")
+        return self.model_[int(session_id)]
 
     def fit_transform(self, X: Any, *y: Any, **fit_params: Any) -> np.ndarray:
         """``fit(X, *y, **fit_params)`` then ``transform(X)``."""
@@ -552,7 +682,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
         metadata = {
             "estimator": type(self).__name__,
             "params": self._json_params(),
-            "fitted": {"n_features_in_": self.n_features_in_, "label_kind_": self.label_kind_,
+            "fitted": {"session_features_": self.session_features_,
+                       "label_kind_": self.label_kind_,
                        "label_dims_": self.label_dims_, "seed_": self.seed_,
                        "trained_on": str(self.device_)},
             "versions": {"neurolatent": __version__, "torch": torch.__version__,
@@ -577,8 +708,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
         model._validate_params()
         target = model._resolve_device()
         fitted = metadata["fitted"]
-        encoder = make_encoder(model.model_architecture, fitted["n_features_in_"],
-                               model.num_hidden_units, model.output_dimension)
+        encoders = [make_encoder(model.model_architecture, n, model.num_hidden_units,
+                                 model.output_dimension) for n in fitted["session_features_"]]
+        multisession = len(encoders) > 1
+        encoder = torch.nn.ModuleList(encoders) if multisession else encoders[0]
         objective = _contrastive_objective(model, model.hybrid)
 
         def part(prefix: str) -> dict:
@@ -594,7 +727,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
         model.objective_ = objective.to(target)
         model.history_ = {k: part("history.")[k].numpy() for k in METRICS}
         model.classes_ = tensors["classes"].numpy() if "classes" in tensors else None
-        model.n_features_in_ = fitted["n_features_in_"]
+        model.num_sessions_ = len(encoders)
+        model.session_features_ = list(fitted["session_features_"])
+        model.n_features_in_ = (model.session_features_ if multisession
+                                else model.session_features_[0])
         model.label_kind_ = fitted["label_kind_"]
         model.label_dims_ = fitted["label_dims_"]
         model.seed_ = fitted["seed_"]

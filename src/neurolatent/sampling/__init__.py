@@ -7,6 +7,7 @@ from neurolatent.sampling.distributions import (
     BalancedPrior,
     NearestLabel,
     SameLabel,
+    StratifiedPrior,
     TimeOffset,
     UniformPrior,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "NearestLabel",
     "SameLabel",
     "SamplingConfig",
+    "StratifiedPrior",
     "TimeOffset",
     "UniformPrior",
     "brute_force_nearest",

@@ -14,6 +14,7 @@ __all__ = [
     "BalancedPrior",
     "NearestLabel",
     "SameLabel",
+    "StratifiedPrior",
     "TimeOffset",
     "UniformPrior",
 ]
@@ -54,6 +55,25 @@ class BalancedPrior:
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return self.groups.draw_balanced(n, generator)
+
+
+class StratifiedPrior:
+    """``n`` uniform draws from *every* non-empty group (multi-session: the same number of
+    references from each session, irrespective of session length); returns groups in order.
+
+    Examples
+    --------
+    >>> groups = Groups(torch.tensor([0, 0, 0, 1]), torch.arange(4), 2)
+    >>> StratifiedPrior(groups).sample(3, torch.Generator().manual_seed(0))[3:].tolist()
+    [3, 3, 3]
+    """
+
+    def __init__(self, groups: Groups):
+        self.groups = groups
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        group = self.groups.nonempty.repeat_interleave(n)
+        return self.groups.draw(group, generator)
 
 
 class TimeOffset:

@@ -16,6 +16,7 @@ from neurolatent.sampling.distributions import (
     BalancedPrior,
     NearestLabel,
     SameLabel,
+    StratifiedPrior,
     TimeOffset,
     UniformPrior,
 )
@@ -117,12 +118,15 @@ def build_sampler(
     rf: ReceptiveField,
     config: SamplingConfig,
     invariant: torch.Tensor | None = None,
+    stratify: bool = False,
 ) -> ContrastiveSampler:
     """Build the sampler for ``recording``'s label kind.
 
     ``invariant`` (per-sample integer codes of a nuisance variable) makes references and
     negatives uniform over its values and draws each positive from a uniformly chosen
-    value, so the embedding cannot encode it.
+    value, so the embedding cannot encode it. Multi-session training is the same scheme
+    with the session as the nuisance variable and ``stratify=True``: every step then draws
+    the requested number of references and negatives from *each* session.
     """
     valid_mask = recording.valid_mask(rf)
     valid = torch.nonzero(valid_mask).reshape(-1)
@@ -150,7 +154,8 @@ def build_sampler(
 
     def prior_over(indices: torch.Tensor):
         if inv_codes is not None:
-            return BalancedPrior(Groups(inv_codes[indices], indices, num_inv))
+            groups = Groups(inv_codes[indices], indices, num_inv)
+            return StratifiedPrior(groups) if stratify else BalancedPrior(groups)
         if kind == "mixed" or (kind == "discrete" and config.discrete_prior == "uniform"):
             return BalancedPrior(Groups(label[indices], indices, num_labels))
         return UniformPrior(indices)

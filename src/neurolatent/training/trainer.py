@@ -15,7 +15,6 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from neurolatent.models.encoders import ConvEncoder
 from neurolatent.objectives.contrastive import METRICS
 from neurolatent.recording import Recording
 
@@ -41,15 +40,25 @@ class TrainerConfig:
 class Trainer:
     """Optimise ``encoder`` (+ the objective's parameters) on batches from ``sampler``.
 
+    Single session: ``encoder`` is a :class:`ConvEncoder` and ``recording`` a
+    :class:`Recording`. Multi-session: ``encoder`` is an ``nn.ModuleList`` with one encoder
+    per session and ``recording`` a list of recordings; the sampler then works on indices
+    into the sessions laid end to end, and each session's windows go through its own
+    encoder in one batched forward per step.
+
     Only parameters with ``requires_grad`` are optimised, so adaptation freezes layers by
     switching that flag off before building the trainer.
     """
 
-    def __init__(self, encoder: ConvEncoder, objective: nn.Module, sampler, recording: Recording,
-                 generator: torch.Generator, config: TrainerConfig):
+    def __init__(self, encoder: nn.Module, objective: nn.Module, sampler,
+                 recording: Recording | list[Recording], generator: torch.Generator,
+                 config: TrainerConfig):
         self.encoder, self.objective = encoder, objective
-        self.sampler, self.recording = sampler, recording
-        self.generator, self.config = generator, config
+        self.sampler, self.generator, self.config = sampler, generator, config
+        self.sessions = recording if isinstance(recording, list) else [recording]
+        self.recording = self.sessions[0]
+        lengths = torch.tensor([0] + [r.num_samples for r in self.sessions])
+        self.starts = torch.cumsum(lengths, 0).to(self.recording.device)
         params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=config.learning_rate,
                                           **config.optimizer_kwargs)
@@ -59,15 +68,28 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.recording.device.type, dtype=torch.bfloat16)
 
+    def _embed_index(self, index: torch.Tensor) -> torch.Tensor:
+        if len(self.sessions) == 1:
+            rf = self.encoder.receptive_field
+            return self.encoder.embed_windows(self.recording.windows(index, rf))
+        session = torch.bucketize(index, self.starts, right=True) - 1
+        outputs, positions = [], []
+        for s, (rec, encoder) in enumerate(zip(self.sessions, self.encoder, strict=True)):
+            where = torch.nonzero(session == s).reshape(-1)
+            local = index[where] - self.starts[s]
+            outputs.append(encoder.embed_windows(rec.windows(local, encoder.receptive_field)))
+            positions.append(where)
+        order = torch.argsort(torch.cat(positions))
+        return torch.cat(outputs)[order]
+
     def _embed(self, parts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        rf = self.encoder.receptive_field
         if self.config.batch_size is None:
+            rf = self.encoder.receptive_field
             # Full batch: one convolution over the whole sequence, then index the outputs;
             # O(T * hidden) memory instead of O(T * hidden * receptive field).
             dense = self.encoder.embed_sequence(self.recording.neural)
             return {name: dense[idx - rf.left] for name, idx in parts.items()}
-        index = torch.cat(list(parts.values()))
-        embedded = self.encoder.embed_windows(self.recording.windows(index, rf))
+        embedded = self._embed_index(torch.cat(list(parts.values())))
         sizes = [idx.shape[0] for idx in parts.values()]
         return dict(zip(parts, embedded.float().split(sizes), strict=True))
 
