@@ -26,6 +26,8 @@ CASES = {
     "continuous_T100k": {"T": 100_000, "labels": "continuous", "batch_size": 512},
     "continuous3d_T100k": {"T": 100_000, "labels": "continuous3d", "batch_size": 512},
     # full batch: every step is a 100k x 100k similarity (chunked); measures the memory bound
+    "multisession4_T10k": {"T": 10_000, "labels": "continuous", "batch_size": 512,
+                           "sessions": 4},
     "fullbatch_T100k": {"T": 100_000, "labels": "continuous", "batch_size": None, "steps": 1,
                         "warmup": False},
 }
@@ -42,6 +44,10 @@ def run_case(name: str, steps: int) -> dict:
     labels = {"none": (), "continuous": (np.cumsum(rng.normal(size=T)).astype(np.float32),),
               "continuous3d": (np.cumsum(rng.normal(size=(T, 3)), 0).astype(np.float32),)}
     y = labels[spec["labels"]]
+    if spec.get("sessions"):  # S sessions with their own neurons, a shared label space
+        count = spec["sessions"]
+        X = [rng.poisson(1.0, size=(T, N)).astype(np.float32) for _ in range(count)]
+        y = ([np.cumsum(rng.normal(size=T)).astype(np.float32) for _ in range(count)],)
     params = {"model_architecture": "offset10-model", "batch_size": spec["batch_size"],
               "output_dimension": 8, "device": "cpu", "random_state": 0}
     if spec.get("warmup", True):
@@ -51,10 +57,14 @@ def run_case(name: str, steps: int) -> dict:
     model.fit(X, *y)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    model.transform(X)
+    if spec.get("sessions"):
+        model.transform(X[0], session_id=0)
+    else:
+        model.transform(X)
     transform_seconds = time.perf_counter() - start
     return {
         "case": name, "T": T, "N": N, "batch_size": spec["batch_size"],
+        "sessions": spec.get("sessions", 1),
         "labels": spec["labels"], "steps": steps,
         "steps_per_second": steps / fit_seconds,
         "transform_samples_per_second": T / transform_seconds,

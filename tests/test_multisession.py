@@ -125,7 +125,7 @@ def test_sampler_equal_counts_and_positives_from_drawn_session():
                                 trial_ids=np.repeat(np.arange(3), lengths))
     session = torch.from_numpy(np.repeat(np.arange(3), lengths))
     sampler = build_sampler(rec, ReceptiveField(0, 1), SamplingConfig("time_delta"),
-                            invariant=session, stratify=True)
+                            invariant=session, strata=session)
     batch = sampler.sample(2000, 100, torch.Generator().manual_seed(0))
     ref_sessions = session[batch["reference"]]
     assert torch.equal(ref_sessions, torch.arange(3).repeat_interleave(2000))
@@ -165,3 +165,33 @@ def test_multisession_reproducible_and_round_trip(tmp_path):
     fit[0].save(tmp_path / "multi.safetensors")
     loaded = CEBRA.load(tmp_path / "multi.safetensors")
     assert np.array_equal(loaded.transform(sessions[1].neural, session_id=1), z[0][1])
+
+
+def test_invariance_per_session():
+    rng = np.random.default_rng(1)
+    lengths = [600, 300]
+    labels = np.concatenate([rng.uniform(size=n) for n in lengths]).astype(np.float32)
+    session = torch.from_numpy(np.repeat([0, 1], lengths))
+    nuisance = np.concatenate([np.repeat([0, 1], [500, 100]), np.repeat([0, 1, 2], 100)])
+    pair = session * 3 + torch.from_numpy(nuisance)
+    rec = Recording.from_arrays(np.zeros((900, 1)), [labels],
+                                trial_ids=session.numpy())
+    sampler = build_sampler(rec, ReceptiveField(0, 1), SamplingConfig("time_delta"),
+                            invariant=pair, strata=session)
+    batch = sampler.sample(30_000, 10, torch.Generator().manual_seed(0))
+    ref = batch["reference"]
+    assert torch.equal(session[ref], torch.tensor([0, 1]).repeat_interleave(30_000))
+    # within a session, references are balanced over the nuisance values present there
+    freq0 = np.bincount(nuisance[ref[:30_000].numpy()], minlength=2) / 30_000
+    freq1 = np.bincount(nuisance[ref[30_000:].numpy()], minlength=3) / 30_000
+    np.testing.assert_allclose(freq0, [0.5, 0.5], atol=0.01)
+    np.testing.assert_allclose(freq1, [1 / 3] * 3, atol=0.01)
+    # positives are uniform over the five (session, value) pairs
+    pos_pairs = np.bincount(pair[batch["positive"]].numpy(), minlength=6)[[0, 1, 3, 4, 5]]
+    np.testing.assert_allclose(pos_pairs / pos_pairs.sum(), [0.2] * 5, atol=0.01)
+    # and the estimator accepts per-session nuisance arrays
+    sessions = [place_cells(400, n, seed=s) for s, n in enumerate((10, 14))]
+    model = CEBRA(**{**PARAMS, "batch_size": 32, "max_iterations": 5})
+    model.fit([s.neural for s in sessions], [s.labels for s in sessions],
+              invariant_to=[np.arange(400) // 200, np.arange(400) // 100])
+    assert model.transform(sessions[1].neural, session_id=1).shape == (400, 3)

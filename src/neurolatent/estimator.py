@@ -7,7 +7,6 @@ shared :class:`~neurolatent.training.Trainer`.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -70,8 +69,6 @@ def _hybrid_infonce(est: CEBRA) -> ContrastiveObjective:
     return _contrastive_objective(est, hybrid=True)
 
 
-_multisession_sampler = functools.partial(build_sampler, stratify=True)
-
 # (label kinds, hybrid, batch mode, sessions, invariance) -> (sampler factory, objective factory)
 # Multi-session training is the invariance scheme with the session as nuisance variable and
 # equal reference counts per session; "none" there means time-aligned sessions whose shared
@@ -82,13 +79,14 @@ for _labels in ("none", "continuous", "discrete", "mixed"):
         PLANS[(_labels, False, _batch, "single", False)] = (build_sampler, _infonce)
         if _labels != "none":
             PLANS[(_labels, True, _batch, "single", False)] = (build_sampler, _hybrid_infonce)
-    PLANS[(_labels, False, "minibatch", "multi", False)] = (_multisession_sampler, _infonce)
+    PLANS[(_labels, False, "minibatch", "multi", False)] = (build_sampler, _infonce)
     if _labels != "none":
         # Invariance balances references over the nuisance variable: mini-batches only.
-        PLANS[(_labels, False, "minibatch", "single", True)] = (build_sampler, _infonce)
-        PLANS[(_labels, True, "minibatch", "single", True)] = (build_sampler, _hybrid_infonce)
-        PLANS[(_labels, True, "minibatch", "multi", False)] = (_multisession_sampler,
-                                                                _hybrid_infonce)
+        for _sessions in ("single", "multi"):
+            PLANS[(_labels, False, "minibatch", _sessions, True)] = (build_sampler, _infonce)
+            PLANS[(_labels, True, "minibatch", _sessions, True)] = (build_sampler,
+                                                                    _hybrid_infonce)
+        PLANS[(_labels, True, "minibatch", "multi", False)] = (build_sampler, _hybrid_infonce)
 
 
 class CEBRA(TransformerMixin, BaseEstimator):
@@ -398,12 +396,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
         seed = self.random_state if self.random_state is not None else secrets.randbits(62)
         generator = torch.Generator(device=device).manual_seed(seed)
 
+        strata = None
         if multisession:
-            if invariant_to is not None:
-                raise ValueError("invariant_to is not supported with multi-session training: "
-                                 "the model is already made invariant to the session.")
-            sessions, labels, invariant, user_kind = self._session_recordings(
+            sessions, labels, strata, user_kind = self._session_recordings(
                 X, y, trial_ids, device)
+            invariant = self._session_invariant_codes(invariant_to, sessions, labels, strata)
         else:
             labels = Recording.from_arrays(X, y, trial_ids=trial_ids, device=device)
             sessions, user_kind = [labels], labels.label_kind
@@ -411,8 +408,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         if adapt:
             self._check_adapt_labels(labels)
         sampler_factory, objective_factory = self._plan(
-            user_kind, invariant is not None and not multisession,
-            "multi" if multisession else "single")
+            user_kind, invariant_to is not None, "multi" if multisession else "single")
 
         if adapt:
             encoder = self._adapted_encoder(sessions[0].num_neurons, generator, device)
@@ -434,7 +430,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         for i, rec in enumerate(sessions):
             rec.check_length(rf, f"X[{i}]" if multisession else "X")
         sampler = sampler_factory(labels, rf, self._sampling_config(labels.label_kind),
-                                  invariant)
+                                  invariant, strata=strata)
         config = TrainerConfig(
             max_iterations=iterations,
             batch_size=self.batch_size,
@@ -481,6 +477,21 @@ class CEBRA(TransformerMixin, BaseEstimator):
             raise ValueError("invariant_to needs behaviour labels y: invariance is imposed "
                              "on behaviour positives.")
         return torch.from_numpy(codes).to(device)
+
+    @classmethod
+    def _session_invariant_codes(cls, invariant_to: Any, sessions: list[Recording],
+                                 joint: Recording, session_ids: torch.Tensor) -> torch.Tensor:
+        """Nuisance codes of a multi-session fit: the session, or the (session, value) pair
+        when ``invariant_to`` gives per-session nuisance values."""
+        if invariant_to is None:
+            return session_ids
+        if not isinstance(invariant_to, (list, tuple)) or len(invariant_to) != len(sessions):
+            raise ValueError(f"invariant_to: multi-session fit needs a list of {len(sessions)} "
+                             "per-session integer arrays.")
+        codes = torch.cat([cls._invariant_codes(values, rec, joint.device)
+                           for values, rec in zip(invariant_to, sessions, strict=True)])
+        values, codes = torch.unique(codes, return_inverse=True)
+        return session_ids * len(values) + codes
 
     @staticmethod
     def _session_recordings(

@@ -58,8 +58,13 @@ class BalancedPrior:
 
 
 class StratifiedPrior:
-    """``n`` uniform draws from *every* non-empty group (multi-session: the same number of
-    references from each session, irrespective of session length); returns groups in order.
+    """``n`` draws from *every* stratum, in stratum order (multi-session: the same number of
+    references from each session, irrespective of session length).
+
+    Without ``strata`` every non-empty group is a stratum. With ``strata`` (a
+    :class:`Groups` whose codes are strata and whose members are group codes), each
+    stratum's ``n`` draws are balanced over its groups: a uniform group, then a uniform
+    member.
 
     Examples
     --------
@@ -68,11 +73,15 @@ class StratifiedPrior:
     [3, 3, 3]
     """
 
-    def __init__(self, groups: Groups):
+    def __init__(self, groups: Groups, strata: Groups | None = None):
         self.groups = groups
+        self.strata = strata
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        group = self.groups.nonempty.repeat_interleave(n)
+        if self.strata is None:
+            group = self.groups.nonempty.repeat_interleave(n)
+        else:
+            group = self.strata.draw(self.strata.nonempty.repeat_interleave(n), generator)
         return self.groups.draw(group, generator)
 
 

@@ -118,15 +118,16 @@ def build_sampler(
     rf: ReceptiveField,
     config: SamplingConfig,
     invariant: torch.Tensor | None = None,
-    stratify: bool = False,
+    strata: torch.Tensor | None = None,
 ) -> ContrastiveSampler:
     """Build the sampler for ``recording``'s label kind.
 
     ``invariant`` (per-sample integer codes of a nuisance variable) makes references and
     negatives uniform over its values and draws each positive from a uniformly chosen
     value, so the embedding cannot encode it. Multi-session training is the same scheme
-    with the session as the nuisance variable and ``stratify=True``: every step then draws
-    the requested number of references and negatives from *each* session.
+    with the session as the nuisance variable (or the (session, value) pair) and the
+    session as ``strata`` (per-sample codes): every step then draws the requested number of
+    references and negatives from *each* stratum, balanced over the nuisance within it.
     """
     valid_mask = recording.valid_mask(rf)
     valid = torch.nonzero(valid_mask).reshape(-1)
@@ -155,7 +156,13 @@ def build_sampler(
     def prior_over(indices: torch.Tensor):
         if inv_codes is not None:
             groups = Groups(inv_codes[indices], indices, num_inv)
-            return StratifiedPrior(groups) if stratify else BalancedPrior(groups)
+            if strata is None:
+                return BalancedPrior(groups)
+            present = torch.unique(inv_codes[indices])
+            sample_of = torch.zeros(num_inv, dtype=torch.long, device=indices.device)
+            sample_of[inv_codes[indices]] = indices  # any sample: a code lies in one stratum
+            stratum_of = strata[sample_of[present]]
+            return StratifiedPrior(groups, Groups(stratum_of, present, int(strata.max()) + 1))
         if kind == "mixed" or (kind == "discrete" and config.discrete_prior == "uniform"):
             return BalancedPrior(Groups(label[indices], indices, num_labels))
         return UniformPrior(indices)
