@@ -212,3 +212,20 @@ def test_integer_labels_are_discrete_float_labels_continuous():
     assert CEBRA(**params).fit(X, np.arange(200) / 3.0).label_kind_ == "continuous"
     assert CEBRA(**params).fit(X, np.ones(200), np.zeros((200, 2))).label_dims_ == 3
     assert CEBRA(**params).fit(X, np.ones(200), np.arange(200) % 2).label_kind_ == "mixed"
+
+
+def test_bf16_precision_fits_and_returns_float32():
+    X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    model = CEBRA("offset10-model", batch_size=32, max_iterations=5, device="cpu",
+                  random_state=0, precision="bf16").fit(X, np.linspace(0, 1, 300))
+    assert np.isfinite(model.history_["loss"]).all()
+    emb = model.transform(X)
+    assert emb.dtype == np.float32 and emb.shape == (300, 8)
+
+
+def test_device_argument_accepts_torch_device_and_resolves():
+    X = np.random.default_rng(0).normal(size=(100, 4))
+    model = CEBRA(batch_size=16, max_iterations=2, device=torch.device("cpu"), random_state=0)
+    assert model.fit(X).device_ == torch.device("cpu")
+    auto = CEBRA(batch_size=16, max_iterations=2, random_state=0).fit(X)
+    assert auto.device_.type == ("cuda" if torch.cuda.is_available() else "cpu")
