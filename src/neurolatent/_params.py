@@ -17,7 +17,11 @@ __all__ = ["Interval", "OneOf", "Predicate", "validate_params"]
 
 @dataclass(frozen=True)
 class Interval:
-    """A number in ``[low, high]`` (``None`` = unbounded); ``kind`` is int or float."""
+    """A number in ``[low, high]`` (``None`` = unbounded); ``kind`` is int or float.
+
+    >>> Interval(int, 1).accepts(3), Interval(int, 1).accepts(0), str(Interval(float, 0))
+    (True, False, 'a float in the range [0, inf)')
+    """
 
     kind: type
     low: float | None = None
@@ -48,7 +52,11 @@ class Interval:
 
 @dataclass(frozen=True)
 class OneOf:
-    """One of a fixed set of values."""
+    """One of a fixed set of values.
+
+    >>> OneOf(("adam",)).accepts("adam"), OneOf((True, False)).accepts(1)
+    (True, False)
+    """
 
     options: tuple
 
@@ -62,7 +70,11 @@ class OneOf:
 
 @dataclass(frozen=True)
 class Predicate:
-    """Anything ``check`` accepts, described by ``text``."""
+    """Anything ``check`` accepts, described by ``text``.
+
+    >>> Predicate(lambda v: v > 0, "positive").accepts("x")  # errors count as rejection
+    False
+    """
 
     check: Callable[[Any], bool]
     text: str

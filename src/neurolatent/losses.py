@@ -22,7 +22,12 @@ _DENSE_LIMIT = 1 << 22
 
 
 class LossTerms(NamedTuple):
-    """Loss value and its two parts (``loss = alignment + uniformity``)."""
+    """Loss value and its two parts (``loss = alignment + uniformity``).
+
+    >>> terms = LossTerms(torch.tensor(3.0), torch.tensor(-1.0), torch.tensor(4.0))
+    >>> float(terms.alignment + terms.uniformity) == float(terms.loss)
+    True
+    """
 
     loss: torch.Tensor
     alignment: torch.Tensor

@@ -14,7 +14,11 @@ __all__ = ["SyntheticData", "latent_population", "place_cells"]
 
 @dataclass
 class SyntheticData:
-    """Neural activity with the latent that generated it."""
+    """Neural activity with the latent that generated it.
+
+    >>> SyntheticData(np.zeros((2, 3)), np.zeros((2, 1)), np.zeros(2)).neural.shape
+    (2, 3)
+    """
 
     neural: np.ndarray  # (time, neurons) float32
     latent: np.ndarray  # (time, dims) float32

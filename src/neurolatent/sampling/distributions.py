@@ -155,6 +155,14 @@ class NearestLabel:
 
     ``search_group`` maps a reference to the group the search is restricted to (same
     discrete label, a nuisance value drawn uniformly, ...) or is ``None``.
+
+    Examples
+    --------
+    >>> labels = torch.linspace(0, 1, 11)[:, None]
+    >>> cond = NearestLabel(labels, NearestIndex(labels, torch.arange(11)), "delta_normal",
+    ...                     std=0.0)
+    >>> cond.sample(torch.tensor([3, 7]), torch.Generator().manual_seed(0)).tolist()
+    [3, 7]
     """
 
     def __init__(

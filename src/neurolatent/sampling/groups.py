@@ -12,13 +12,21 @@ __all__ = ["Groups", "uniform"]
 
 def uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     """``n`` uniform numbers in [0, 1) from ``generator`` (float64 where supported, so that
-    ``floor(u * count)`` stays uniform for counts in the millions)."""
+    ``floor(u * count)`` stays uniform for counts in the millions).
+
+    >>> uniform(3, torch.Generator().manual_seed(0), torch.device("cpu")).dtype
+    torch.float64
+    """
     dtype = torch.float32 if device.type == "mps" else torch.float64
     return torch.rand(n, generator=generator, device=device, dtype=dtype)
 
 
 def draw_below(counts: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One uniform integer in ``[0, counts[i])`` per entry (counts must be positive)."""
+    """One uniform integer in ``[0, counts[i])`` per entry (counts must be positive).
+
+    >>> draw_below(torch.tensor([1, 1, 1]), torch.Generator().manual_seed(0)).tolist()
+    [0, 0, 0]
+    """
     u = uniform(counts.shape[0], generator, counts.device)
     return (u * counts).long().clamp_max(counts - 1)
 

@@ -32,6 +32,9 @@ class SamplingConfig:
 
     ``conditional``: "time", "time_delta" or "delta_normal" (for continuous labels);
     ``discrete_prior``: "empirical" or "uniform"; ``hybrid`` adds time positives.
+
+    >>> SamplingConfig(conditional="time", time_offsets=(1, 5)).time_offsets
+    (1, 5)
     """
 
     conditional: str = "time_delta"
@@ -85,7 +88,13 @@ class ContrastiveSampler:
 
 def time_valid_pool(valid: torch.Tensor, segments: torch.Tensor,
                     offsets: tuple[int, ...]) -> torch.Tensor:
-    """Indices t whose window and every shifted window t + delta are valid in t's trial."""
+    """Indices t whose window and every shifted window t + delta are valid in t's trial.
+
+    >>> valid = torch.tensor([False, True, True, True, True, False])
+    >>> segments = torch.tensor([0, 0, 0, 1, 1, 1])
+    >>> time_valid_pool(valid, segments, (1,)).tolist()  # 2 -> 3 crosses a trial boundary
+    [1, 3]
+    """
     num = valid.shape[0]
     keep = valid.clone()
     for delta in offsets:
@@ -128,6 +137,14 @@ def build_sampler(
     with the session as the nuisance variable (or the (session, value) pair) and the
     session as ``strata`` (per-sample codes): every step then draws the requested number of
     references and negatives from *each* stratum, balanced over the nuisance within it.
+
+    Examples
+    --------
+    >>> rec = Recording.from_arrays(torch.zeros(100, 2), [torch.arange(100) % 4])
+    >>> sampler = build_sampler(rec, ReceptiveField(0, 1), SamplingConfig("discrete"))
+    >>> batch = sampler.sample(5, 5, torch.Generator().manual_seed(0))
+    >>> bool((batch["positive"] % 4 == batch["reference"] % 4).all())
+    True
     """
     valid_mask = recording.valid_mask(rf)
     valid = torch.nonzero(valid_mask).reshape(-1)

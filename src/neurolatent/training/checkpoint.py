@@ -64,7 +64,13 @@ def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
 
 def load_checkpoint(path: str | os.PathLike,
                     device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
-    """Read a checkpoint written by :func:`save_checkpoint`, tensors on ``device``."""
+    """Read a checkpoint written by :func:`save_checkpoint`, tensors on ``device``.
+
+    >>> load_checkpoint("/nonexistent.safetensors")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: path: no checkpoint file at '/nonexistent.safetensors'.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no checkpoint file at {str(path)!r}.")

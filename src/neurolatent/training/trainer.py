@@ -23,7 +23,11 @@ __all__ = ["Trainer", "TrainerConfig"]
 
 @dataclass
 class TrainerConfig:
-    """Loop settings; ``batch_size=None`` means full-batch training."""
+    """Loop settings; ``batch_size=None`` means full-batch training.
+
+    >>> TrainerConfig(max_iterations=10).batch_size
+    512
+    """
 
     max_iterations: int = 1000
     batch_size: int | None = 512
@@ -48,6 +52,21 @@ class Trainer:
 
     Only parameters with ``requires_grad`` are optimised, so adaptation freezes layers by
     switching that flag off before building the trainer.
+
+    Examples
+    --------
+    >>> from neurolatent.losses import InfoNCE
+    >>> from neurolatent.models import make_encoder
+    >>> from neurolatent.objectives import ContrastiveObjective
+    >>> from neurolatent.sampling import SamplingConfig, build_sampler
+    >>> g = torch.Generator().manual_seed(0)
+    >>> rec = Recording.from_arrays(torch.randn(200, 6, generator=g))
+    >>> encoder = make_encoder("offset5-model", 6, 16, 3, g)
+    >>> sampler = build_sampler(rec, encoder.receptive_field, SamplingConfig("time"))
+    >>> trainer = Trainer(encoder, ContrastiveObjective(InfoNCE()), sampler, rec, g,
+    ...                   TrainerConfig(max_iterations=4, batch_size=32))
+    >>> trainer.fit()["loss"].shape
+    (4,)
     """
 
     def __init__(self, encoder: nn.Module, objective: nn.Module, sampler,
