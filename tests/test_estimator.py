@@ -197,7 +197,7 @@ def test_bad_input_raises_clear_error(params, args, kwargs, error, names):
 
 def test_transform_input_errors():
     model = CEBRA(batch_size=16, max_iterations=2, device="cpu", random_state=0).fit(GOOD_X)
-    with pytest.raises(ValueError, match="X has 4 neurons"):
+    with pytest.raises(ValueError, match="X has 4 features"):
         model.transform(np.zeros((10, 4)))
     with pytest.raises(ValueError, match="session_id"):
         model.transform(GOOD_X, session_id=2)

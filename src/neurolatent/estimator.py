@@ -337,7 +337,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
     def fit(
         self,
         X: Any,
-        *y: Any,
+        y: Any = None,
+        *labels: Any,
         adapt: bool = False,
         trial_ids: Any = None,
         invariant_to: Any = None,
@@ -360,7 +361,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (time, neurons), or a list of them
-        *y : array-like of shape (time,) or (time, dims), or lists of them
+        y, *labels : array-like of shape (time,) or (time, dims), or lists of them
+            Behaviour labels; ``fit(X)`` and ``fit(X, y=None)`` (as scikit-learn pipelines
+            call it) train time-contrastive.
         adapt : bool
             Keep the fitted trunk, give the encoder a new input layer for ``X``'s number of
             neurons and train only that layer for ``max_adapt_iterations`` steps (a
@@ -377,6 +380,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        if y is None and labels:
+            raise ValueError("y: the first label array is None but more labels were given.")
+        y = () if y is None else (y, *labels)
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable(step, encoder); "
                             f"got {type(callback).__name__}.")
@@ -611,9 +617,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
         neural = as_neural(X, "X")
         expected = self.session_features_[session_id or 0]
         if neural.shape[1] != expected:
-            raise ValueError(f"X has {neural.shape[1]} neurons (columns) but the model was "
-                             f"fitted with {expected}"
-                             + (f" for session {session_id}." if self.num_sessions_ > 1 else "."))
+            raise ValueError(f"X has {neural.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {expected} features as input (neurons"
+                             + (f" of session {session_id})." if self.num_sessions_ > 1
+                                else " of the fitted recording)."))
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an int >= 1 or None; got {batch_size!r}.")
         rf = encoder.receptive_field
@@ -656,10 +663,24 @@ class CEBRA(TransformerMixin, BaseEstimator):
                              f"got {session_id!r}.")
         return self.model_[int(session_id)]
 
-    def fit_transform(self, X: Any, *y: Any, **fit_params: Any) -> np.ndarray:
-        """``fit(X, *y, **fit_params)`` then ``transform(X)``."""
+    def fit_transform(self, X: Any, y: Any = None, *labels: Any, **fit_params: Any) -> np.ndarray:
+        """``fit(X, y, *labels, **fit_params)`` then ``transform(X)``.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).normal(size=(80, 4))
+        >>> CEBRA(max_iterations=2, batch_size=16, device="cpu").fit_transform(X).shape
+        (80, 8)
+        """
         trial_ids = fit_params.get("trial_ids")
-        return self.fit(X, *y, **fit_params).transform(X, trial_ids=trial_ids)
+        return self.fit(X, y, *labels, **fit_params).transform(X, trial_ids=trial_ids)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # embeddings are float32 whatever the input precision, as in the official package
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = self.random_state is None
+        return tags
 
     # ------------------------------------------------------------------ persistence
     def _json_params(self) -> dict:

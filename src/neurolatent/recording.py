@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 import torch
 
 from neurolatent.models.receptive_field import ReceptiveField
@@ -40,6 +41,9 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
     """Convert array-likes (numpy, torch, lists, pandas) to numpy without changing dtype."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
+    if scipy.sparse.issparse(value):
+        raise TypeError(f"{name}: sparse input is not supported; got a {type(value).__name__}. "
+                        f"Convert it with {name}.toarray().")
     if hasattr(value, "to_numpy") and callable(value.to_numpy):  # pandas DataFrame / Series
         value = value.to_numpy()
     if isinstance(value, (str, bytes, dict, set)) or value is None:
@@ -99,6 +103,14 @@ def as_neural(value: Any, name: str = "X") -> np.ndarray:
     ValueError: X must be 2-D with shape (time, neurons); got numpy array of shape (4,) ...
     """
     array = _to_numpy(value, name)
+    if np.iscomplexobj(array):
+        raise ValueError(f"{name}: Complex data not supported; got {describe(array)}.")
+    if array.dtype == object:  # e.g. pandas object columns holding numbers
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name} must be numeric (float, integer or bool); got an object "
+                            f"array with non-numeric entries ({error}).") from None
     if _kind(array) not in ("float", "integer", "bool"):
         raise TypeError(
             f"{name} must be numeric (float, integer or bool); got {describe(array)}."
@@ -106,11 +118,15 @@ def as_neural(value: Any, name: str = "X") -> np.ndarray:
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D with shape (time, neurons); got {describe(array)}."
-            + (f" For a single neuron use {name}[:, None]." if array.ndim == 1 else "")
+            + (f" Reshape your data: for a single neuron use {name}[:, None]."
+               if array.ndim == 1 else "")
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
+        which = "sample(s)" if array.shape[0] == 0 else "feature(s)"
+        count = array.shape[0] if array.shape[0] == 0 else array.shape[1]
         raise ValueError(
-            f"{name} must have at least one time bin and one neuron; got shape {array.shape}."
+            f"{name} must have at least one time bin and one neuron: found {count} {which} "
+            f"(shape={array.shape}) while a minimum of 1 is required."
         )
     _check_finite(array, name)
     return np.ascontiguousarray(array, dtype=np.float32)
@@ -143,8 +159,8 @@ def as_labels(value: Any, num_samples: int, name: str = "y") -> tuple[str, np.nd
     kind = _kind(array)
     if kind not in ("float", "integer"):
         raise TypeError(
-            f"{name} must hold float values (continuous labels) or integer values (discrete "
-            f"labels); got {describe(array)}."
+            f"{name}: Unknown label type: labels must hold float values (continuous labels) or "
+            f"integer values (discrete labels); got {describe(array)}."
             + (" Convert booleans with .astype(int)." if kind == "bool" else "")
         )
     if array.ndim == 0 or array.shape[0] != num_samples:
