@@ -72,9 +72,9 @@ def _kind(array: np.ndarray) -> str:
 
 def _check_finite(array: np.ndarray, name: str) -> None:
     if _kind(array) == "float" and not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         raise ValueError(
-            f"{name} must contain only finite values; found NaN or Inf at index {tuple(bad)} "
+            f"{name} must contain only finite values; found NaN or Inf at index {bad} "
             f"({np.count_nonzero(~np.isfinite(array))} non-finite entries in total)."
         )
 
