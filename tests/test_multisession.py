@@ -12,7 +12,7 @@ from neurolatent.datasets import place_cells
 from neurolatent.evaluation import consistency_score
 from neurolatent.models import ReceptiveField
 from neurolatent.recording import Recording
-from neurolatent.sampling import SamplingConfig, build_sampler
+from neurolatent.sampling import SamplingConfig, brute_force_nearest, build_sampler
 
 PARAMS = {"model_architecture": "offset10-model", "batch_size": 256, "output_dimension": 3,
           "learning_rate": 3e-3, "time_offsets": 5, "device": "cpu", "random_state": 0}
@@ -195,3 +195,26 @@ def test_invariance_per_session():
     model.fit([s.neural for s in sessions], [s.labels for s in sessions],
               invariant_to=[np.arange(400) // 200, np.arange(400) // 100])
     assert model.transform(sessions[1].neural, session_id=1).shape == (400, 3)
+
+
+def test_positive_is_label_nearest_in_the_drawn_session():
+    rng = np.random.default_rng(3)
+    lengths = [200, 500, 350]
+    labels = np.concatenate([rng.uniform(size=(n, 2)) for n in lengths]).astype(np.float32)
+    session = torch.from_numpy(np.repeat(np.arange(3), lengths))
+    rec = Recording.from_arrays(np.zeros((sum(lengths), 1)), [labels],
+                                trial_ids=session.numpy())
+    sampler = build_sampler(rec, ReceptiveField(0, 1), SamplingConfig("time_delta"),
+                            invariant=session, strata=session)
+    positive = sampler.conditionals["positive"]
+    reference = sampler.reference_prior.sample(300, torch.Generator().manual_seed(1))
+    # replay the conditional's draws: first the query, then the session to search in
+    g = torch.Generator().manual_seed(2)
+    queries = positive.queries(reference, g)
+    drawn = positive.search_group(reference, g)
+    got = positive.sample(reference, torch.Generator().manual_seed(2))
+    valid = torch.nonzero(rec.valid_mask(ReceptiveField(0, 1))).reshape(-1)
+    want = brute_force_nearest(rec.continuous, valid, queries, session[valid], drawn)
+    assert torch.equal(got, want)
+    assert torch.equal(session[got], drawn)
+    assert len(set(drawn.tolist())) == 3
