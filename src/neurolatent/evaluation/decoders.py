@@ -18,7 +18,7 @@ class KNNDecoder(BaseEstimator):
 
     Parameters
     ----------
-    n_neighbors : int, default 24
+    n_neighbors : int, default 3 (as the official ``cebra.KNNDecoder``)
     metric : str, default "cosine"
 
     Examples
@@ -29,7 +29,7 @@ class KNNDecoder(BaseEstimator):
     True
     """
 
-    def __init__(self, n_neighbors: int = 24, metric: str = "cosine"):
+    def __init__(self, n_neighbors: int = 3, metric: str = "cosine"):
         self.n_neighbors = n_neighbors
         self.metric = metric
 
