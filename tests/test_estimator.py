@@ -229,3 +229,17 @@ def test_device_argument_accepts_torch_device_and_resolves():
     assert model.fit(X).device_ == torch.device("cpu")
     auto = CEBRA(batch_size=16, max_iterations=2, random_state=0).fit(X)
     assert auto.device_.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_interrupt_keeps_the_work_done_so_far():
+    X = np.random.default_rng(0).normal(size=(200, 5))
+
+    def stop_at_six(step, encoder):
+        if step == 6:
+            raise KeyboardInterrupt
+
+    model = CEBRA(batch_size=32, max_iterations=50, device="cpu", random_state=0)
+    with pytest.warns(RuntimeWarning, match="interrupted after 6 of 50 steps"):
+        model.fit(X, callback=stop_at_six)
+    assert model.history_["loss"].shape == (6,)
+    assert model.transform(X).shape == (200, 8)

@@ -7,6 +7,7 @@ only every ``log_every`` steps (progress bar) and at the end (``history``).
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -129,20 +130,31 @@ class Trainer:
         return metrics
 
     def fit(self) -> dict[str, np.ndarray]:
-        """Run ``max_iterations`` steps and return the history of :data:`METRICS`."""
+        """Run ``max_iterations`` steps and return the history of :data:`METRICS`.
+
+        An interrupt (Ctrl-C, or ``KeyboardInterrupt`` from a callback) ends training early
+        with a warning instead of discarding it: the encoder keeps its weights and the
+        history covers the completed steps.
+        """
         cfg = self.config
         self.encoder.train()
         log = torch.zeros(cfg.max_iterations, len(METRICS), device=self.recording.device)
         bar = tqdm(total=cfg.max_iterations, disable=not cfg.verbose, desc="neurolatent")
-        for step in range(cfg.max_iterations):
-            log[step] = self.step()
-            done = step + 1
-            if cfg.verbose and (done % cfg.log_every == 0 or done == cfg.max_iterations):
-                bar.update(done - bar.n)
-                bar.set_postfix(loss=f"{float(log[step, 0]):.4f}")
-            if cfg.callback is not None and done % (cfg.callback_frequency or 1) == 0:
-                cfg.callback(done, self.encoder)
-        bar.close()
+        done = 0
+        try:
+            for step in range(cfg.max_iterations):
+                log[step] = self.step()
+                done = step + 1
+                if cfg.verbose and (done % cfg.log_every == 0 or done == cfg.max_iterations):
+                    bar.update(done - bar.n)
+                    bar.set_postfix(loss=f"{float(log[step, 0]):.4f}")
+                if cfg.callback is not None and done % (cfg.callback_frequency or 1) == 0:
+                    cfg.callback(done, self.encoder)
+        except KeyboardInterrupt:
+            warnings.warn(f"training interrupted after {done} of {cfg.max_iterations} steps; "
+                          "keeping the model as trained so far.", RuntimeWarning, stacklevel=3)
+        finally:
+            bar.close()
         self.encoder.eval()
-        values = log.cpu().numpy()
+        values = log[:done].cpu().numpy()
         return {name: values[:, i].copy() for i, name in enumerate(METRICS)}
