@@ -451,6 +451,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
         trainer = Trainer(encoder, objective, sampler, sessions if multisession else labels,
                           generator, config)
         history = trainer.fit()
+        per_stratum = self.num_negatives or self.batch_size
+        self.num_negatives_ = (int(sampler.pool.shape[0]) if self.batch_size is None
+                               else per_stratum * (len(sessions) if multisession else 1))
         for p in [*encoder.parameters(), *objective.parameters()]:
             p.requires_grad_(True)
 

@@ -1,6 +1,12 @@
-"""Analysis of fitted embeddings: decoders and consistency scores."""
+"""Analysis of fitted embeddings: decoders, consistency and goodness of fit."""
 
 from neurolatent.evaluation.consistency import binned_means, consistency_score
 from neurolatent.evaluation.decoders import KNNDecoder, linear_r2
+from neurolatent.evaluation.goodness_of_fit import (
+    goodness_of_fit_history,
+    goodness_of_fit_score,
+    infonce_loss,
+)
 
-__all__ = ["KNNDecoder", "binned_means", "consistency_score", "linear_r2"]
+__all__ = ["KNNDecoder", "binned_means", "consistency_score", "goodness_of_fit_history",
+           "goodness_of_fit_score", "infonce_loss", "linear_r2"]

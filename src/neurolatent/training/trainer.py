@@ -129,6 +129,32 @@ class Trainer:
         self.optimizer.step()
         return metrics
 
+    @torch.no_grad()
+    def evaluate(self, num_batches: int) -> np.ndarray:
+        """Objective on ``num_batches`` freshly sampled batches, without training.
+
+        All batches' windows go through the encoder together (in memory-bounded chunks);
+        returns the (num_batches,) loss values.
+        """
+        cfg = self.config
+        self.encoder.eval()
+        if cfg.batch_size is None:
+            batches = [self.sampler.sample_full(self.generator) for _ in range(num_batches)]
+            return np.array([float(self.objective(self._embed(parts))[0]) for parts in batches])
+        batches = [self.sampler.sample(cfg.batch_size, cfg.num_negatives or cfg.batch_size,
+                                       self.generator) for _ in range(num_batches)]
+        index = torch.cat([idx for parts in batches for idx in parts.values()])
+        chunk = 1 << 16
+        embedded = torch.cat([self._embed_index(index[i : i + chunk]).float()
+                              for i in range(0, index.shape[0], chunk)])
+        losses, start = [], 0
+        for parts in batches:
+            sizes = [idx.shape[0] for idx in parts.values()]
+            pieces = embedded[start : start + sum(sizes)].split(sizes)
+            start += sum(sizes)
+            losses.append(self.objective(dict(zip(parts, pieces, strict=True)))[0])
+        return torch.stack(losses).cpu().numpy()
+
     def fit(self) -> dict[str, np.ndarray]:
         """Run ``max_iterations`` steps and return the history of :data:`METRICS`.
 

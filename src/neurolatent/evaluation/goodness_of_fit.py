@@ -1,0 +1,95 @@
+"""The InfoNCE loss as goodness of fit (paper, Methods "Goodness of fit").
+
+A model whose embedding carries no information about the pairing scores log(n) (n
+negatives per reference); goodness of fit = (log n - loss) in bits, 0 for a model no
+better than chance, independent of the batch size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from neurolatent.recording import Recording
+from neurolatent.sampling import build_sampler
+from neurolatent.training import Trainer, TrainerConfig
+
+__all__ = ["goodness_of_fit_history", "goodness_of_fit_score", "infonce_loss"]
+
+
+def _num_terms(model) -> int:
+    return 2 if model.hybrid else 1  # hybrid sums a time and a behaviour InfoNCE
+
+
+def infonce_loss(model, X: Any, *y: Any, num_batches: int = 100, trial_ids: Any = None,
+                 random_state: int = 0) -> float:
+    """Mean InfoNCE of a fitted single-session ``model`` on (``X``, ``y``).
+
+    Batches are drawn with the model's own sampling scheme, batch size and number of
+    negatives, from a generator seeded with ``random_state``.
+
+    Examples
+    --------
+    >>> from neurolatent import CEBRA
+    >>> X = np.random.default_rng(0).normal(size=(300, 6))
+    >>> model = CEBRA(batch_size=64, max_iterations=3, device="cpu", random_state=0).fit(X)
+    >>> loss = infonce_loss(model, X, num_batches=5)
+    >>> bool(abs(loss - np.log(64)) < 0.5)
+    True
+    """
+    model._check_fitted()
+    if model.num_sessions_ > 1:
+        raise ValueError("model: infonce_loss supports single-session models; this one has "
+                         f"{model.num_sessions_} sessions.")
+    if isinstance(num_batches, bool) or not isinstance(num_batches, int) or num_batches < 1:
+        raise ValueError(f"num_batches must be an int >= 1; got {num_batches!r}.")
+    recording = Recording.from_arrays(X, y, trial_ids=trial_ids, device=model.device_)
+    if recording.label_kind != model.label_kind_:
+        raise ValueError(f"y: the model was fitted with {model.label_kind_} labels; got "
+                         f"{recording.label_kind} labels.")
+    if recording.num_neurons != model.n_features_in_:
+        raise ValueError(f"X has {recording.num_neurons} features, but the model is expecting "
+                         f"{model.n_features_in_} features as input.")
+    rf = model.model_.receptive_field
+    recording.check_length(rf)
+    sampler = build_sampler(recording, rf, model._sampling_config(recording.label_kind))
+    generator = torch.Generator(device=model.device_).manual_seed(random_state)
+    config = TrainerConfig(batch_size=model.batch_size, num_negatives=model.num_negatives)
+    trainer = Trainer(model.model_, model.objective_, sampler, recording, generator, config)
+    return float(trainer.evaluate(num_batches).mean())
+
+
+def goodness_of_fit_score(model, X: Any, *y: Any, num_batches: int = 100,
+                          trial_ids: Any = None, random_state: int = 0) -> float:
+    """Goodness of fit in bits: (log n - InfoNCE) / ln 2 on (``X``, ``y``).
+
+    Examples
+    --------
+    >>> from neurolatent import CEBRA
+    >>> X = np.random.default_rng(0).normal(size=(300, 6))
+    >>> model = CEBRA(batch_size=64, max_iterations=3, device="cpu", random_state=0).fit(X)
+    >>> bool(abs(goodness_of_fit_score(model, X, num_batches=5)) < 0.5)
+    True
+    """
+    loss = infonce_loss(model, X, *y, num_batches=num_batches, trial_ids=trial_ids,
+                        random_state=random_state)
+    return (_num_terms(model) * math.log(model.num_negatives_) - loss) / math.log(2)
+
+
+def goodness_of_fit_history(model) -> np.ndarray:
+    """Goodness of fit in bits at every training step, from ``model.history_``.
+
+    Examples
+    --------
+    >>> from neurolatent import CEBRA
+    >>> X = np.random.default_rng(0).normal(size=(300, 6))
+    >>> model = CEBRA(batch_size=64, max_iterations=4, device="cpu", random_state=0).fit(X)
+    >>> goodness_of_fit_history(model).shape
+    (4,)
+    """
+    model._check_fitted()
+    loss = np.asarray(model.history_["loss"], dtype=float)
+    return (_num_terms(model) * math.log(model.num_negatives_) - loss) / math.log(2)
