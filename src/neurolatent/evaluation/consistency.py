@@ -1,4 +1,4 @@
-"""Consistency of embeddings across runs or animals: pairwise linear-fit R².
+"""Consistency of embeddings across runs or datasets (animals): pairwise linear-fit R².
 
 Plain functions over arrays; nothing here trains.
 """
@@ -9,9 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neurolatent.evaluation.decoders import linear_r2
-
-__all__ = ["binned_means", "consistency_score"]
+__all__ = ["binned_means", "consistency_score", "pairwise_linear_r2"]
 
 
 def binned_means(embedding: np.ndarray, label: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -31,42 +29,79 @@ def binned_means(embedding: np.ndarray, label: np.ndarray, edges: np.ndarray) ->
         return sums / counts[:, None]
 
 
-def consistency_score(embeddings: Sequence[np.ndarray],
-                      labels: Sequence[np.ndarray] | None = None,
-                      num_bins: int = 100) -> np.ndarray:
-    """Matrix of R² of the best linear map from embedding i to embedding j.
+def pairwise_linear_r2(source: np.ndarray, target: np.ndarray,
+                       held_out: bool = False) -> float:
+    """R² (averaged over target dimensions) of the least-squares affine map source → target.
 
-    Between datasets (``labels`` given, one 1-D label per embedding): each embedding is
-    averaged within shared label bins first, which aligns recordings of different length
-    (the paper's across-animal consistency). Between runs on the same data (no labels):
-    the embeddings are compared sample by sample. The diagonal is NaN.
+    With ``held_out`` the map is fitted on the even rows and scored on the odd rows.
+
+    Examples
+    --------
+    >>> z = np.random.default_rng(0).normal(size=(50, 3))
+    >>> round(pairwise_linear_r2(z, z @ [[1.0], [-2.0], [0.5]] + 3), 6)
+    1.0
+    """
+    design = np.c_[source, np.ones(len(source))]
+    fit_rows = slice(0, None, 2) if held_out else slice(None)
+    score_rows = slice(1, None, 2) if held_out else slice(None)
+    weights, *_ = np.linalg.lstsq(design[fit_rows], target[fit_rows], rcond=None)
+    residual = target[score_rows] - design[score_rows] @ weights
+    centred = target[score_rows] - target[score_rows].mean(0)
+    ss_tot = (centred**2).sum(0)
+    r2 = 1 - (residual**2).sum(0) / np.where(ss_tot > 0, ss_tot, np.nan)
+    return float(np.nanmean(r2))
+
+
+def consistency_score(
+    embeddings: Sequence[np.ndarray],
+    between: str | None = None,
+    labels: Sequence[np.ndarray] | None = None,
+    dataset_ids: Sequence | None = None,
+    num_discretization_bins: int = 100,
+    held_out: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R² of the best affine map between every ordered pair of embeddings.
+
+    ``between="runs"``: embeddings of the same data (equal length), compared sample by
+    sample. ``between="datasets"``: recordings of different length aligned through a 1-D
+    label: each embedding is averaged within ``num_discretization_bins`` shared label bins
+    and renormalised to unit length first (the paper's across-animal consistency).
+    ``held_out=True`` fits each map on half of the points and scores it on the other half.
+
+    Returns
+    -------
+    scores : (n_pairs,) array; pairs : (n_pairs, 2) array of ids; ids : (n,) array
 
     Examples
     --------
     >>> z = np.random.default_rng(0).normal(size=(200, 3))
-    >>> scores = consistency_score([z, z @ np.diag([2.0, -1.0, 0.5])])
-    >>> round(float(scores[0, 1]), 6)
-    1.0
+    >>> scores, pairs, ids = consistency_score([z, z @ np.diag([2.0, -1.0, 0.5])], "runs")
+    >>> np.round(scores, 6).tolist(), pairs.tolist()
+    ([1.0, 1.0], [[0, 1], [1, 0]])
     """
-    if labels is not None:
-        if len(labels) != len(embeddings):
-            raise ValueError(f"labels: need one label array per embedding ({len(embeddings)});"
-                             f" got {len(labels)}.")
+    if between not in ("runs", "datasets"):
+        raise ValueError(f"between must be 'runs' or 'datasets'; got {between!r}.")
+    embeddings = [np.asarray(z, dtype=float) for z in embeddings]
+    if len(embeddings) < 2:
+        raise ValueError(f"embeddings: need at least two; got {len(embeddings)}.")
+    ids = np.arange(len(embeddings)) if dataset_ids is None else np.asarray(dataset_ids)
+    if len(ids) != len(embeddings):
+        raise ValueError(f"dataset_ids: need one id per embedding ({len(embeddings)}); "
+                         f"got {len(ids)}.")
+    if between == "datasets":
+        if labels is None or len(labels) != len(embeddings):
+            raise ValueError("labels: between='datasets' needs one 1-D label array per "
+                             "embedding to align them by.")
         flat = [np.asarray(label, dtype=float).reshape(len(label), -1)[:, 0] for label in labels]
-        low = max(label.min() for label in flat)
-        high = min(label.max() for label in flat)
-        edges = np.linspace(low, high, num_bins + 1)
-        embeddings = [binned_means(np.asarray(z), label, edges)
-                      for z, label in zip(embeddings, flat, strict=True)]
-        keep = np.all([np.isfinite(z).all(axis=1) for z in embeddings], axis=0)
-        embeddings = [z[keep] for z in embeddings]
+        edges = np.linspace(max(f.min() for f in flat), min(f.max() for f in flat),
+                            num_discretization_bins + 1)
+        means = [binned_means(z, f, edges) for z, f in zip(embeddings, flat, strict=True)]
+        keep = np.all([np.isfinite(m).all(axis=1) for m in means], axis=0)
+        embeddings = [m[keep] / np.linalg.norm(m[keep], axis=1, keepdims=True) for m in means]
     elif len({len(z) for z in embeddings}) > 1:
-        raise ValueError("embeddings: without labels all embeddings must have the same length "
-                         "(runs on the same data); pass labels to compare datasets.")
-    count = len(embeddings)
-    scores = np.full((count, count), np.nan)
-    for i in range(count):
-        for j in range(count):
-            if i != j:
-                scores[i, j] = linear_r2(embeddings[i], embeddings[j])
-    return scores
+        raise ValueError("embeddings: between='runs' needs embeddings of equal length (runs "
+                         "on the same data); use between='datasets' with labels.")
+    pairs = [(i, j) for i in range(len(embeddings)) for j in range(len(embeddings)) if i != j]
+    scores = np.array([pairwise_linear_r2(embeddings[i], embeddings[j], held_out)
+                       for i, j in pairs])
+    return scores, ids[np.array(pairs)], ids

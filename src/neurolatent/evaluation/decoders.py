@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.linear_model import LinearRegression
-from sklearn.metrics import r2_score
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
-__all__ = ["KNNDecoder", "linear_r2"]
+__all__ = ["KNNDecoder"]
 
 
 class KNNDecoder(BaseEstimator):
@@ -45,16 +43,3 @@ class KNNDecoder(BaseEstimator):
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """R² for regression, accuracy for classification."""
         return float(self.knn_.score(X, y))
-
-
-def linear_r2(embedding: np.ndarray, target: np.ndarray) -> float:
-    """R² of the best affine map from ``embedding`` to ``target`` (in-sample).
-
-    Examples
-    --------
-    >>> z = np.random.default_rng(0).normal(size=(50, 3))
-    >>> round(linear_r2(z, z @ [1.0, -2.0, 0.5] + 3), 6)
-    1.0
-    """
-    fit = LinearRegression().fit(embedding, target)
-    return float(r2_score(target, fit.predict(embedding)))
