@@ -55,21 +55,17 @@ def _is_device(value: Any) -> bool:
                                                    value) is not None
 
 
-def _contrastive_objective(est: CEBRA, hybrid: bool) -> ContrastiveObjective:
+def _infonce(est: CEBRA) -> ContrastiveObjective:
+    """InfoNCE objective; it becomes the hybrid sum when the sampler adds time positives."""
     criterion = InfoNCE(est.distance, float(est.temperature), est.temperature_mode,
                         est.min_temperature)
     return ContrastiveObjective(criterion, est.hybrid_behavior_dims)
 
 
-def _infonce(est: CEBRA) -> ContrastiveObjective:
-    return _contrastive_objective(est, hybrid=False)
-
-
-def _hybrid_infonce(est: CEBRA) -> ContrastiveObjective:
-    return _contrastive_objective(est, hybrid=True)
-
-
 # (label kinds, hybrid, batch mode, sessions, invariance) -> (sampler factory, objective factory)
+# Every CEBRA scheme is assembled by build_sampler from the data and the InfoNCE objective (the
+# hybrid sum appears when the sampler adds time positives); the table says which combinations
+# are supported and is where other objectives (BYOL, MYOW, ...) plug in.
 # Multi-session training is the invariance scheme with the session as nuisance variable and
 # equal reference counts per session; "none" there means time-aligned sessions whose shared
 # time index serves as the label.
@@ -78,15 +74,14 @@ for _labels in ("none", "continuous", "discrete", "mixed"):
     for _batch in ("minibatch", "full"):
         PLANS[(_labels, False, _batch, "single", False)] = (build_sampler, _infonce)
         if _labels != "none":
-            PLANS[(_labels, True, _batch, "single", False)] = (build_sampler, _hybrid_infonce)
+            PLANS[(_labels, True, _batch, "single", False)] = (build_sampler, _infonce)
     PLANS[(_labels, False, "minibatch", "multi", False)] = (build_sampler, _infonce)
     if _labels != "none":
         # Invariance balances references over the nuisance variable: mini-batches only.
         for _sessions in ("single", "multi"):
             PLANS[(_labels, False, "minibatch", _sessions, True)] = (build_sampler, _infonce)
-            PLANS[(_labels, True, "minibatch", _sessions, True)] = (build_sampler,
-                                                                    _hybrid_infonce)
-        PLANS[(_labels, True, "minibatch", "multi", False)] = (build_sampler, _hybrid_infonce)
+            PLANS[(_labels, True, "minibatch", _sessions, True)] = (build_sampler, _infonce)
+        PLANS[(_labels, True, "minibatch", "multi", False)] = (build_sampler, _infonce)
 
 
 class CEBRA(TransformerMixin, BaseEstimator):
@@ -747,7 +742,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
                                  model.output_dimension) for n in fitted["session_features_"]]
         multisession = len(encoders) > 1
         encoder = torch.nn.ModuleList(encoders) if multisession else encoders[0]
-        objective = _contrastive_objective(model, model.hybrid)
+        objective = _infonce(model)
 
         def part(prefix: str) -> dict:
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
