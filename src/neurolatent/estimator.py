@@ -7,7 +7,6 @@ shared :class:`~neurolatent.training.Trainer`.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import platform
@@ -28,7 +27,13 @@ from neurolatent.losses import InfoNCE
 from neurolatent.models import MODELS, make_encoder, supported_models
 from neurolatent.models.encoders import ConvEncoder, init_parameters
 from neurolatent.objectives.contrastive import METRICS, ContrastiveObjective
-from neurolatent.recording import Recording, as_labels, as_neural, as_trial_ids
+from neurolatent.recording import (
+    Recording,
+    as_labels,
+    as_neural,
+    as_trial_ids,
+    trial_bounds,
+)
 from neurolatent.sampling import SamplingConfig, build_sampler
 from neurolatent.training import Trainer, TrainerConfig
 from neurolatent.training.checkpoint import load_checkpoint, save_checkpoint
@@ -625,10 +630,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         if trial_ids is None:
             bounds = [(0, neural.shape[0])]
         else:
-            ids = as_trial_ids(trial_ids, neural.shape[0])
-            change = np.flatnonzero(np.diff(ids)) + 1
-            edges = [0, *change.tolist(), neural.shape[0]]
-            bounds = list(itertools.pairwise(edges))
+            bounds = trial_bounds(as_trial_ids(trial_ids, neural.shape[0]))
         if not self.pad_before_transform and all(b - a < rf.size for a, b in bounds):
             raise ValueError(f"X: every trial is shorter than the receptive field ({rf.size}); "
                              "use pad_before_transform=True.")

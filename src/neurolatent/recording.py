@@ -7,6 +7,7 @@ Nothing here samples or trains.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import torch
 
 from neurolatent.models.receptive_field import ReceptiveField
 
-__all__ = ["Recording", "as_labels", "as_neural", "as_trial_ids", "describe"]
+__all__ = ["Recording", "as_labels", "as_neural", "as_trial_ids", "describe", "trial_bounds"]
 
 
 def describe(value: Any) -> str:
@@ -208,6 +209,17 @@ def as_trial_ids(value: Any, num_samples: int, name: str = "trial_ids") -> np.nd
     return array.astype(np.int64)
 
 
+def trial_bounds(ids: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each contiguous run of equal trial id: the segments windows never
+    cross (a trial id that reappears later starts a new segment).
+
+    >>> trial_bounds(np.array([4, 4, 1, 1, 1, 4]))
+    [(0, 2), (2, 5), (5, 6)]
+    """
+    edges = [0, *(np.flatnonzero(np.diff(ids)) + 1).tolist(), len(ids)]
+    return list(itertools.pairwise(edges))
+
+
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map arbitrary integer values to contiguous codes 0..K-1 (sorted by value)."""
     classes, codes = np.unique(values, return_inverse=True)
@@ -281,8 +293,9 @@ class Recording:
             rec.discrete = torch.from_numpy(codes).to(device)
         if trial_ids is not None:
             ids = as_trial_ids(trial_ids, num_samples)
-            change = np.concatenate([[0], (np.diff(ids) != 0).astype(np.int64)])
-            rec.segments = torch.from_numpy(np.cumsum(change)).to(device)
+            lengths = [stop - start for start, stop in trial_bounds(ids)]
+            segments = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+            rec.segments = torch.from_numpy(segments).to(device)
         return rec
 
     @property

@@ -95,25 +95,31 @@ def time_valid_pool(valid: torch.Tensor, segments: torch.Tensor,
     >>> time_valid_pool(valid, segments, (1,)).tolist()  # 2 -> 3 crosses a trial boundary
     [1, 3]
     """
-    num = valid.shape[0]
     keep = valid.clone()
     for delta in offsets:
-        shifted = torch.zeros_like(valid)
-        if delta < num:
-            shifted[: num - delta] = valid[delta:] & (segments[delta:] == segments[: num - delta])
-        keep &= shifted
+        keep &= _ahead_in_trial(segments, delta, valid)
     return torch.nonzero(keep).reshape(-1)
+
+
+def _ahead_in_trial(segments: torch.Tensor, delta: int,
+                    valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Mask of t such that t + delta exists, lies in t's trial (and is ``valid``)."""
+    num = segments.shape[0]
+    ahead = torch.zeros(num, dtype=torch.bool, device=segments.device)
+    if delta < num:
+        ahead[: num - delta] = segments[delta:] == segments[: num - delta]
+        if valid is not None:
+            ahead[: num - delta] &= valid[delta:]
+    return ahead
 
 
 def _delta_pool(segments: torch.Tensor, offsets: tuple[int, ...]) -> torch.Tensor:
     """Indices k such that k - delta exists in k's trial for every delta (labels only)."""
-    num = segments.shape[0]
-    keep = torch.ones(num, dtype=torch.bool, device=segments.device)
+    keep = torch.ones_like(segments, dtype=torch.bool)
     for delta in offsets:
-        ok = torch.zeros_like(keep)
-        if delta < num:
-            ok[delta:] = segments[delta:] == segments[: num - delta]
-        keep &= ok
+        behind = torch.zeros_like(keep)
+        behind[delta:] = _ahead_in_trial(segments, delta)[: max(len(keep) - delta, 0)]
+        keep &= behind
     return torch.nonzero(keep).reshape(-1)
 
 

@@ -109,9 +109,7 @@ class Trainer:
             # O(T * hidden) memory instead of O(T * hidden * receptive field).
             dense = self.encoder.embed_sequence(self.recording.neural)
             return {name: dense[idx - rf.left] for name, idx in parts.items()}
-        embedded = self._embed_index(torch.cat(list(parts.values())))
-        sizes = [idx.shape[0] for idx in parts.values()]
-        return dict(zip(parts, embedded.float().split(sizes), strict=True))
+        return _split(parts, self._embed_index(torch.cat(list(parts.values()))).float())
 
     def step(self) -> torch.Tensor:
         """One optimisation step; returns the detached metrics on the device."""
@@ -147,12 +145,9 @@ class Trainer:
         chunk = 1 << 16
         embedded = torch.cat([self._embed_index(index[i : i + chunk]).float()
                               for i in range(0, index.shape[0], chunk)])
-        losses, start = [], 0
-        for parts in batches:
-            sizes = [idx.shape[0] for idx in parts.values()]
-            pieces = embedded[start : start + sum(sizes)].split(sizes)
-            start += sum(sizes)
-            losses.append(self.objective(dict(zip(parts, pieces, strict=True)))[0])
+        sizes = [sum(idx.shape[0] for idx in parts.values()) for parts in batches]
+        losses = [self.objective(_split(parts, rows))[0]
+                  for parts, rows in zip(batches, embedded.split(sizes), strict=True)]
         return torch.stack(losses).cpu().numpy()
 
     def fit(self) -> dict[str, np.ndarray]:
@@ -184,3 +179,9 @@ class Trainer:
         self.encoder.eval()
         values = log[:done].cpu().numpy()
         return {name: values[:, i].copy() for i, name in enumerate(METRICS)}
+
+
+def _split(parts: dict[str, torch.Tensor], embedded: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Cut the embeddings of concatenated index parts back into named parts."""
+    sizes = [idx.shape[0] for idx in parts.values()]
+    return dict(zip(parts, embedded.split(sizes), strict=True))
