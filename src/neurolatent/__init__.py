@@ -8,6 +8,15 @@
 __version__ = "0.1.0"
 
 from neurolatent.estimator import CEBRA
-from neurolatent.evaluation.decoders import KNNDecoder
+from neurolatent.evaluation import (
+    KNNDecoder,
+    L1LinearRegressor,
+    align_embeddings,
+    decode,
+    ensemble_embeddings,
+    jacobian_attribution,
+    procrustes,
+)
 
-__all__ = ["CEBRA", "KNNDecoder", "__version__"]
+__all__ = ["CEBRA", "KNNDecoder", "L1LinearRegressor", "__version__", "align_embeddings",
+           "decode", "ensemble_embeddings", "jacobian_attribution", "procrustes"]

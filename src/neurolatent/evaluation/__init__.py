@@ -1,16 +1,22 @@
-"""Analysis of fitted embeddings: decoders, consistency and goodness of fit."""
+"""Analysis of fitted embeddings: decoders, consistency, goodness of fit, alignment,
+topology and attribution."""
 
+from neurolatent.evaluation.alignment import align_embeddings, ensemble_embeddings, procrustes
+from neurolatent.evaluation.attribution import jacobian_attribution
 from neurolatent.evaluation.consistency import (
     binned_means,
     consistency_score,
     pairwise_linear_r2,
+    shared_label_bins,
 )
-from neurolatent.evaluation.decoders import KNNDecoder
+from neurolatent.evaluation.decoders import KNNDecoder, L1LinearRegressor, decode
 from neurolatent.evaluation.goodness_of_fit import (
     goodness_of_fit_history,
     goodness_of_fit_score,
     infonce_loss,
 )
 
-__all__ = ["KNNDecoder", "binned_means", "consistency_score", "goodness_of_fit_history",
-           "goodness_of_fit_score", "infonce_loss", "pairwise_linear_r2"]
+__all__ = ["KNNDecoder", "L1LinearRegressor", "align_embeddings", "binned_means",
+           "consistency_score", "decode", "ensemble_embeddings", "goodness_of_fit_history",
+           "goodness_of_fit_score", "infonce_loss", "jacobian_attribution",
+           "pairwise_linear_r2", "procrustes", "shared_label_bins"]

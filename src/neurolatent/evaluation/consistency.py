@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["binned_means", "consistency_score", "pairwise_linear_r2"]
+__all__ = ["binned_means", "consistency_score", "pairwise_linear_r2", "shared_label_bins"]
 
 
 def binned_means(embedding: np.ndarray, label: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -27,6 +27,40 @@ def binned_means(embedding: np.ndarray, label: np.ndarray, edges: np.ndarray) ->
                      for d in range(embedding.shape[1])], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts[:, None]
+
+
+def shared_label_bins(embeddings: Sequence[np.ndarray], labels: Sequence[np.ndarray],
+                      num_bins: int = 100) -> list[np.ndarray]:
+    """Mean of each embedding in label bins shared by all of them (bins empty anywhere dropped).
+
+    The bins split the label range common to all recordings (first label column) into
+    ``num_bins`` equal parts, so row i of every output refers to the same behaviour.
+
+    Examples
+    --------
+    >>> label = np.linspace(0, 1, 40)
+    >>> a, b = shared_label_bins([label[:, None], 2 * label[:, None]], [label, label], 4)
+    >>> a.shape, bool(np.allclose(b, 2 * a))
+    ((4, 1), True)
+    """
+    if labels is None or len(labels) != len(embeddings):
+        raise ValueError("labels: aligning embeddings by label needs one label array per "
+                         f"embedding ({len(embeddings)}); got "
+                         f"{'None' if labels is None else len(labels)}.")
+    if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) \
+            or num_bins < 1:
+        raise ValueError(f"num_discretization_bins must be an int >= 1; got {num_bins!r}.")
+    flat = []
+    for i, (z, label) in enumerate(zip(embeddings, labels, strict=True)):
+        label = np.asarray(label, dtype=float)
+        if len(label) != len(z):
+            raise ValueError(f"labels[{i}] has {len(label)} rows; embeddings[{i}] has {len(z)}.")
+        flat.append(label.reshape(len(label), -1)[:, 0])
+    edges = np.linspace(max(f.min() for f in flat), min(f.max() for f in flat), num_bins + 1)
+    means = [binned_means(np.asarray(z, dtype=float), f, edges)
+             for z, f in zip(embeddings, flat, strict=True)]
+    keep = np.all([np.isfinite(m).all(axis=1) for m in means], axis=0)
+    return [m[keep] for m in means]
 
 
 def pairwise_linear_r2(source: np.ndarray, target: np.ndarray,
@@ -89,15 +123,8 @@ def consistency_score(
         raise ValueError(f"dataset_ids: need one id per embedding ({len(embeddings)}); "
                          f"got {len(ids)}.")
     if between == "datasets":
-        if labels is None or len(labels) != len(embeddings):
-            raise ValueError("labels: between='datasets' needs one 1-D label array per "
-                             "embedding to align them by.")
-        flat = [np.asarray(label, dtype=float).reshape(len(label), -1)[:, 0] for label in labels]
-        edges = np.linspace(max(f.min() for f in flat), min(f.max() for f in flat),
-                            num_discretization_bins + 1)
-        means = [binned_means(z, f, edges) for z, f in zip(embeddings, flat, strict=True)]
-        keep = np.all([np.isfinite(m).all(axis=1) for m in means], axis=0)
-        embeddings = [m[keep] / np.linalg.norm(m[keep], axis=1, keepdims=True) for m in means]
+        means = shared_label_bins(embeddings, labels, num_discretization_bins)
+        embeddings = [m / np.linalg.norm(m, axis=1, keepdims=True) for m in means]
     elif len({len(z) for z in embeddings}) > 1:
         raise ValueError("embeddings: between='runs' needs embeddings of equal length (runs "
                          "on the same data); use between='datasets' with labels.")
