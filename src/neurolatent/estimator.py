@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import secrets
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from sklearn.exceptions import NotFittedError
 
 from neurolatent import __version__
 from neurolatent._params import Interval, OneOf, Predicate, validate_params
+from neurolatent.augment import Compose, from_spec, to_spec
 from neurolatent.losses import InfoNCE
 from neurolatent.models import MODELS, make_encoder, supported_models
 from neurolatent.models.encoders import ConvEncoder, init_parameters
@@ -46,6 +48,11 @@ def _is_offsets(value: Any) -> bool:
     return len(values) > 0 and all(
         isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values
     )
+
+
+def _is_augmentations(value: Any) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(callable(a) for a in value))
 
 
 def _is_kwargs(value: Any) -> bool:
@@ -139,6 +146,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
     hybrid_behavior_dims : int, default 3
     adapt_from_session : int, default 0
         For multi-session models, whose encoder ``fit(..., adapt=True)`` starts from.
+    augmentations : list of callables or None
+        Augmentations from :mod:`neurolatent.augment` (or any ``(windows, generator) ->
+        windows`` callable) applied to every training window, each with its own draw —
+        e.g. CEBRA-Time with neuron dropout. Minibatch training only; ``transform`` never
+        augments.
 
     Attributes
     ----------
@@ -189,6 +201,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
         "precision": [OneOf(("32", "bf16"))],
         "hybrid_behavior_dims": [Interval(int, 1)],
         "adapt_from_session": [Interval(int, 0)],
+        "augmentations": [Predicate(_is_augmentations, "a list of callables "
+                                                       "(windows, generator) -> windows"), None],
     }
 
     def __init__(
@@ -222,6 +236,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         precision: str = "32",
         hybrid_behavior_dims: int = 3,
         adapt_from_session: int = 0,
+        augmentations: Sequence[Callable] | None = None,
     ):
         self.model_architecture = model_architecture
         self.device = device
@@ -250,6 +265,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         self.precision = precision
         self.hybrid_behavior_dims = hybrid_behavior_dims
         self.adapt_from_session = adapt_from_session
+        self.augmentations = augmentations
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -415,6 +431,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
             self._check_adapt_labels(labels)
         sampler_factory, objective_factory = self._plan(
             user_kind, invariant_to is not None, "multi" if multisession else "single")
+        if self.augmentations is not None and self.batch_size is None:
+            raise ValueError("augmentations: full-batch training (batch_size=None) embeds the "
+                             "sequence as one convolution and cannot augment windows; set "
+                             "batch_size.")
 
         if adapt:
             encoder = self._adapted_encoder(sessions[0].num_neurons, generator, device)
@@ -447,6 +467,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             callback=callback,
             callback_frequency=callback_frequency,
             precision=self.precision,
+            augment=None if self.augmentations is None else Compose(self.augmentations),
         )
         trainer = Trainer(encoder, objective, sampler, sessions if multisession else labels,
                           generator, config)
@@ -689,6 +710,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
                                       for k, v in dict(self.optimizer_kwargs).items()]
         if not isinstance(params["time_offsets"], (int, np.integer)):
             params["time_offsets"] = [int(v) for v in params["time_offsets"]]
+        params["augmentations"] = to_spec(self.augmentations)
+        if self.augmentations is not None and params["augmentations"] is None:
+            warnings.warn("augmentations: custom callables are not saved (only those of "
+                          "neurolatent.augment); the loaded model has augmentations=None.",
+                          UserWarning, stacklevel=3)
         return params
 
     def save(self, path: str | os.PathLike) -> None:
@@ -735,6 +761,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             (k, tuple(v) if isinstance(v, list) else v) for k, v in params["optimizer_kwargs"])
         if isinstance(params["time_offsets"], list):
             params["time_offsets"] = tuple(params["time_offsets"])
+        params["augmentations"] = from_spec(params.get("augmentations"))
         params["device"] = device
         model = cls(**params)
         model._validate_params()

@@ -9,7 +9,7 @@ from neurolatent.evaluation.consistency import (
     pairwise_linear_r2,
     shared_label_bins,
 )
-from neurolatent.evaluation.decoders import KNNDecoder, L1LinearRegressor, decode
+from neurolatent.evaluation.decoders import KNNDecoder, L1LinearRegressor, decode, decode_linear
 from neurolatent.evaluation.goodness_of_fit import (
     goodness_of_fit_history,
     goodness_of_fit_score,
@@ -17,6 +17,6 @@ from neurolatent.evaluation.goodness_of_fit import (
 )
 
 __all__ = ["KNNDecoder", "L1LinearRegressor", "align_embeddings", "binned_means",
-           "consistency_score", "decode", "ensemble_embeddings", "goodness_of_fit_history",
-           "goodness_of_fit_score", "infonce_loss", "jacobian_attribution",
-           "pairwise_linear_r2", "procrustes", "shared_label_bins"]
+           "consistency_score", "decode", "decode_linear", "ensemble_embeddings",
+           "goodness_of_fit_history", "goodness_of_fit_score", "infonce_loss",
+           "jacobian_attribution", "pairwise_linear_r2", "procrustes", "shared_label_bins"]

@@ -40,6 +40,8 @@ class TrainerConfig:
     callback: Callable | None = None
     callback_frequency: int | None = None
     precision: str = "32"
+    # (windows, generator) -> windows, applied to training windows only (never in evaluate)
+    augment: Callable | None = None
 
 
 class Trainer:
@@ -88,28 +90,38 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.recording.device.type, dtype=torch.bfloat16)
 
-    def _embed_index(self, index: torch.Tensor) -> torch.Tensor:
+    def _windows(self, recording: Recording, index: torch.Tensor, rf,
+                 augment: bool) -> torch.Tensor:
+        windows = recording.windows(index, rf)
+        if augment and self.config.augment is not None:
+            windows = self.config.augment(windows, self.generator)
+        return windows
+
+    def _embed_index(self, index: torch.Tensor, augment: bool = False) -> torch.Tensor:
         if len(self.sessions) == 1:
             rf = self.encoder.receptive_field
-            return self.encoder.embed_windows(self.recording.windows(index, rf))
+            return self.encoder.embed_windows(self._windows(self.recording, index, rf, augment))
         session = torch.bucketize(index, self.starts, right=True) - 1
         outputs, positions = [], []
         for s, (rec, encoder) in enumerate(zip(self.sessions, self.encoder, strict=True)):
             where = torch.nonzero(session == s).reshape(-1)
             local = index[where] - self.starts[s]
-            outputs.append(encoder.embed_windows(rec.windows(local, encoder.receptive_field)))
+            outputs.append(encoder.embed_windows(
+                self._windows(rec, local, encoder.receptive_field, augment)))
             positions.append(where)
         order = torch.argsort(torch.cat(positions))
         return torch.cat(outputs)[order]
 
-    def _embed(self, parts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def _embed(self, parts: dict[str, torch.Tensor],
+               augment: bool = False) -> dict[str, torch.Tensor]:
         if self.config.batch_size is None:
             rf = self.encoder.receptive_field
             # Full batch: one convolution over the whole sequence, then index the outputs;
             # O(T * hidden) memory instead of O(T * hidden * receptive field).
             dense = self.encoder.embed_sequence(self.recording.neural)
             return {name: dense[idx - rf.left] for name, idx in parts.items()}
-        return _split(parts, self._embed_index(torch.cat(list(parts.values()))).float())
+        return _split(parts, self._embed_index(torch.cat(list(parts.values())),
+                                               augment).float())
 
     def step(self) -> torch.Tensor:
         """One optimisation step; returns the detached metrics on the device."""
@@ -120,7 +132,7 @@ class Trainer:
             parts = self.sampler.sample(cfg.batch_size, cfg.num_negatives or cfg.batch_size,
                                         self.generator)
         with self._autocast():
-            embeddings = self._embed(parts)
+            embeddings = self._embed(parts, augment=True)
         loss, metrics = self.objective({k: v.float() for k, v in embeddings.items()})
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

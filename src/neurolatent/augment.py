@@ -1,0 +1,233 @@
+"""Augmented views of neural population activity (Dyer lab: neuron dropout, noise, pepper).
+
+An augmentation maps a batch of input windows (batch, neurons, window) to a batch of the same
+shape, drawing its randomness from the fit's ``torch.Generator``. Masks are drawn once per
+sample and neuron and held over the whole window, so a dropped neuron is silent for the entire
+window, as a neuron the recording missed would be.
+
+The augmentations act on the values the encoder receives: if you standardise your data before
+``fit``, a dropped neuron reads 0 = its mean rate rather than silence. We apply them after the
+user's normalisation (we do not normalise for you) — the MYOW recipe drops neurons after
+z-scoring too; pass raw counts if you want dropped neurons to be silent.
+
+``CEBRA(augmentations=[...])`` applies them to every training window (references, positives
+and negatives, each with its own masks); ``transform`` never augments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["Augmentation", "Compose", "GaussianNoise", "NeuronDropout", "Pepper",
+           "RandomizedNeuronDropout", "from_spec", "to_spec", "two_views"]
+
+
+def _check_probability(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a probability in [0, 1]; got {value!r}.")
+    return float(value)
+
+
+def _check_windows(windows: torch.Tensor) -> None:
+    if not isinstance(windows, torch.Tensor) or windows.ndim != 3:
+        raise ValueError("windows must be a tensor (batch, neurons, window); got "
+                         f"{getattr(windows, 'shape', type(windows).__name__)}.")
+
+
+class Augmentation:
+    """Base class: subclasses implement ``__call__(windows, generator) -> windows``."""
+
+    def __call__(self, windows: torch.Tensor,
+                 generator: torch.Generator) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+
+def _uniform(shape: tuple[int, ...], like: torch.Tensor,
+             generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+class RandomizedNeuronDropout(Augmentation):
+    """Per sample, draw a rate r ~ U(0, ``p_max``) and silence each neuron with probability r;
+    the whole transform is skipped for a sample with probability 1 − ``apply_p``.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> out = RandomizedNeuronDropout(p_max=0.5)(torch.ones(4, 10, 3), g)
+    >>> bool(((out == 0).all(-1) | (out == 1).all(-1)).all())  # one mask per window
+    True
+    """
+
+    def __init__(self, p_max: float = 0.5, apply_p: float = 1.0):
+        self.p_max = _check_probability(p_max, "p_max")
+        self.apply_p = _check_probability(apply_p, "apply_p")
+
+    def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        _check_windows(windows)
+        batch, neurons, _ = windows.shape
+        rate = self.p_max * _uniform((batch, 1), windows, generator)
+        rate = rate * (_uniform((batch, 1), windows, generator) < self.apply_p)
+        keep = _uniform((batch, neurons), windows, generator) >= rate
+        return windows * keep.unsqueeze(-1)
+
+
+class NeuronDropout(Augmentation):
+    """Silence each neuron with a fixed probability ``p`` (held over the window).
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> out = NeuronDropout(0.3)(torch.ones(2000, 50, 1), g)
+    >>> round(float((out == 0).float().mean()), 2)
+    0.3
+    """
+
+    def __init__(self, p: float = 0.2):
+        self.p = _check_probability(p, "p")
+
+    def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        _check_windows(windows)
+        keep = _uniform(windows.shape[:2], windows, generator) >= self.p
+        return windows * keep.unsqueeze(-1)
+
+
+class GaussianNoise(Augmentation):
+    """Add independent N(0, ``sigma``²) noise to every value.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> out = GaussianNoise(0.5)(torch.zeros(1000, 20, 2), g)
+    >>> round(float(out.std()), 1)
+    0.5
+    """
+
+    def __init__(self, sigma: float = 0.1):
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
+            raise ValueError(f"sigma must be a float >= 0; got {sigma!r}.")
+        self.sigma = float(sigma)
+
+    def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        _check_windows(windows)
+        noise = torch.randn(windows.shape, generator=generator, device=windows.device,
+                            dtype=windows.dtype)
+        return windows + self.sigma * noise
+
+
+class Pepper(Augmentation):
+    """Add ``c`` to each neuron with probability ``p`` (spurious activity, held over the window).
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> out = Pepper(p=0.25, c=2.0)(torch.zeros(4000, 10, 3), g)
+    >>> sorted(out.unique().tolist()), round(float((out > 0).float().mean()), 2)
+    ([0.0, 2.0], 0.25)
+    """
+
+    def __init__(self, p: float = 0.1, c: float = 1.0):
+        self.p = _check_probability(p, "p")
+        if isinstance(c, bool) or not isinstance(c, (int, float)):
+            raise ValueError(f"c must be a number; got {c!r}.")
+        self.c = float(c)
+
+    def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        _check_windows(windows)
+        hit = _uniform(windows.shape[:2], windows, generator) < self.p
+        return windows + self.c * hit.unsqueeze(-1).to(windows.dtype)
+
+
+class Compose(Augmentation):
+    """Apply several augmentations in order.
+
+    Examples
+    --------
+    >>> Compose([NeuronDropout(0.1), GaussianNoise(0.1)])
+    Compose(augmentations=[NeuronDropout(p=0.1), GaussianNoise(sigma=0.1)])
+    """
+
+    def __init__(self, augmentations: Sequence[Augmentation]):
+        augmentations = list(augmentations)
+        bad = [a for a in augmentations if not callable(a)]
+        if bad:
+            raise TypeError(f"augmentations must be callables (windows, generator) -> "
+                            f"windows; got {bad!r}.")
+        self.augmentations = augmentations
+
+    def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        for augmentation in self.augmentations:
+            windows = augmentation(windows, generator)
+        return windows
+
+
+def two_views(first: torch.Tensor, second: torch.Tensor, augmentation: Augmentation,
+              generator: torch.Generator, shared: bool = False
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment two views of the same samples, with one draw for both (``shared``) or two.
+
+    A shared draw reuses the generator state, so both views see identical masks and noise.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> a, b = two_views(torch.ones(5, 8, 2), torch.ones(5, 8, 2), NeuronDropout(0.5), g,
+    ...                  shared=True)
+    >>> bool(torch.equal(a, b))
+    True
+    """
+    if not shared:
+        return augmentation(first, generator), augmentation(second, generator)
+    state = generator.get_state()
+    out_first = augmentation(first, generator)
+    after = generator.get_state()
+    generator.set_state(state)
+    out_second = augmentation(second, generator)
+    generator.set_state(after)
+    return out_first, out_second
+
+
+def to_spec(augmentations: Sequence | None) -> list | None:
+    """JSON form of a list of this module's augmentations (``None`` for anything else).
+
+    >>> to_spec([NeuronDropout(0.1), Compose([GaussianNoise(0.2)])])[1]
+    ['Compose', {'augmentations': [['GaussianNoise', {'sigma': 0.2}]]}]
+    """
+    if augmentations is None:
+        return None
+    spec = []
+    for item in augmentations:
+        if type(item).__name__ not in __all__ or type(item).__module__ != __name__:
+            return None
+        fields = dict(vars(item))
+        if isinstance(item, Compose):
+            fields["augmentations"] = to_spec(item.augmentations)
+            if fields["augmentations"] is None:
+                return None
+        spec.append([type(item).__name__, fields])
+    return spec
+
+
+def from_spec(spec: list | None) -> list | None:
+    """Inverse of :func:`to_spec`.
+
+    >>> from_spec([["Pepper", {"p": 0.1, "c": 1.0}]])
+    [Pepper(p=0.1, c=1.0)]
+    """
+    if spec is None:
+        return None
+    out = []
+    for name, fields in spec:
+        if name not in __all__ or name in ("two_views", "Augmentation"):
+            raise ValueError(f"augmentations: unknown augmentation {name!r} in checkpoint.")
+        fields = dict(fields)
+        if name == "Compose":
+            fields["augmentations"] = from_spec(fields["augmentations"])
+        out.append(globals()[name](**fields))
+    return out

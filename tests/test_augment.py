@@ -1,0 +1,98 @@
+"""Neural augmentations: mask statistics, determinism, shared views, and use inside CEBRA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neurolatent import CEBRA
+from neurolatent.augment import (
+    Compose,
+    GaussianNoise,
+    NeuronDropout,
+    Pepper,
+    RandomizedNeuronDropout,
+    two_views,
+)
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_randomized_dropout_statistics_and_window_constant_masks():
+    windows = torch.rand(10_000, 40, 5) + 0.5  # strictly positive: zeros are dropped neurons
+    out = RandomizedNeuronDropout(p_max=0.6, apply_p=1.0)(windows, _gen())
+    dropped = out == 0
+    # each neuron's mask is held over the whole window
+    assert torch.equal(dropped.all(-1), dropped.any(-1))
+    # r ~ U(0, p_max) per sample: the mean dropped fraction is p_max / 2
+    assert float(dropped.float().mean()) == pytest.approx(0.3, abs=0.02)
+    torch.testing.assert_close(out[~dropped], windows[~dropped])
+    assert torch.equal(RandomizedNeuronDropout(p_max=0.0)(windows, _gen()), windows)
+    # apply_p: about half the samples are untouched, the rest drop p_max / 2 on average
+    half = RandomizedNeuronDropout(p_max=0.6, apply_p=0.5)(windows, _gen())
+    untouched = (half == windows).all(-1).all(-1).float().mean()
+    assert float(untouched) == pytest.approx(0.5, abs=0.03)
+    assert torch.equal(RandomizedNeuronDropout(0.6, apply_p=0.0)(windows, _gen()), windows)
+
+
+def test_same_seed_same_masks_and_shared_views():
+    windows = torch.ones(500, 30, 3)
+    augmentation = RandomizedNeuronDropout(p_max=0.5)
+    assert torch.equal(augmentation(windows, _gen(3)), augmentation(windows, _gen(3)))
+    assert not torch.equal(augmentation(windows, _gen(3)), augmentation(windows, _gen(4)))
+    a, b = two_views(windows, windows, augmentation, _gen(1), shared=True)
+    assert torch.equal(a, b)
+    c, d = two_views(windows, windows, augmentation, _gen(1), shared=False)
+    assert not torch.equal(c, d)
+    # a shared draw consumes the generator once, exactly like a single augmentation
+    g1, g2 = _gen(5), _gen(5)
+    two_views(windows, windows, augmentation, g1, shared=True)
+    augmentation(windows, g2)
+    assert torch.equal(torch.rand(3, generator=g1), torch.rand(3, generator=g2))
+
+
+def test_other_augmentations_and_errors():
+    zeros = torch.zeros(4000, 20, 4)
+    dropped = NeuronDropout(0.25)(zeros + 1, _gen())
+    assert float((dropped == 0).float().mean()) == pytest.approx(0.25, abs=0.01)
+    noisy = GaussianNoise(0.3)(zeros, _gen())
+    assert float(noisy.std()) == pytest.approx(0.3, abs=0.01)
+    pepper = Pepper(p=0.1, c=3.0)(zeros, _gen())
+    assert set(pepper.unique().tolist()) == {0.0, 3.0}
+    assert torch.equal(pepper.amax(-1), pepper.amin(-1))  # held over the window
+    both = Compose([NeuronDropout(0.5), Pepper(1.0, 1.0)])(zeros + 1, _gen())
+    assert set(both.unique().tolist()) == {1.0, 2.0}
+    with pytest.raises(ValueError, match="p_max must be a probability"):
+        RandomizedNeuronDropout(p_max=1.5)
+    with pytest.raises(ValueError, match="sigma"):
+        GaussianNoise(-1)
+    with pytest.raises(ValueError, match=r"windows must be a tensor \(batch, neurons, window\)"):
+        NeuronDropout(0.1)(torch.zeros(5, 3), _gen())
+    with pytest.raises(TypeError, match="callables"):
+        Compose([0.5])
+
+
+def test_cebra_time_with_dropout_is_seeded_saved_and_validated(tmp_path):
+    X = np.random.default_rng(0).poisson(2.0, size=(600, 12)).astype(np.float32)
+    params = dict(model_architecture="offset5-model", batch_size=64, max_iterations=20,
+                  output_dimension=3, device="cpu", random_state=0)
+    augmented = CEBRA(**params, augmentations=[RandomizedNeuronDropout(0.5)]).fit(X)
+    again = CEBRA(**params, augmentations=[RandomizedNeuronDropout(0.5)]).fit(X)
+    plain = CEBRA(**params).fit(X)
+    np.testing.assert_array_equal(augmented.transform(X), again.transform(X))
+    assert not np.array_equal(augmented.transform(X), plain.transform(X))
+    augmented.save(tmp_path / "model.safetensors")
+    loaded = CEBRA.load(tmp_path / "model.safetensors")
+    assert repr(loaded.augmentations) == repr(augmented.augmentations)
+    np.testing.assert_array_equal(loaded.transform(X), augmented.transform(X))
+    custom = CEBRA(**params, augmentations=[lambda w, g: w]).fit(X)
+    with pytest.warns(UserWarning, match="custom callables are not saved"):
+        custom.save(tmp_path / "custom.safetensors")
+    assert CEBRA.load(tmp_path / "custom.safetensors").augmentations is None
+    with pytest.raises(ValueError, match="augmentations"):
+        CEBRA(**params, augmentations=[1]).fit(X)
+    with pytest.raises(ValueError, match="full-batch"):
+        CEBRA(**{**params, "batch_size": None}, augmentations=[NeuronDropout(0.1)]).fit(X)
