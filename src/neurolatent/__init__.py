@@ -13,10 +13,11 @@ from neurolatent.evaluation import (
     L1LinearRegressor,
     align_embeddings,
     decode,
+    decode_linear,
     ensemble_embeddings,
     jacobian_attribution,
     procrustes,
 )
 
 __all__ = ["CEBRA", "KNNDecoder", "L1LinearRegressor", "__version__", "align_embeddings",
-           "decode", "ensemble_embeddings", "jacobian_attribution", "procrustes"]
+           "decode", "decode_linear", "ensemble_embeddings", "jacobian_attribution", "procrustes"]
