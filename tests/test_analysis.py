@@ -84,6 +84,37 @@ def test_decode_chooses_k_on_validation_and_reports_label_figures(ring_data):
     assert out["accuracy"] > 0.9
 
 
+def test_linear_readouts_match_scikit_learn_and_measure_angles(ring_data):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from neurolatent.evaluation import angle_accuracy, decode_linear
+
+    emb, angle = ring_data
+    sector = (angle // (np.pi / 2)).astype(int)
+    # rare class 3: the balanced readout trades overall accuracy for per-class accuracy
+    keep = (sector != 3) | (np.arange(len(sector)) % 8 == 0)
+    emb, angle, sector = emb[keep], angle[keep], sector[keep]
+    train, valid, test = slice(0, 500), slice(500, 700), slice(700, None)
+    out = decode_linear(emb[train], sector[train], emb[test], sector[test],
+                        valid=(emb[valid], sector[valid]))
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=out["C"], max_iter=5000))
+    reference.fit(emb[train], sector[train])
+    assert out["accuracy"] == pytest.approx(reference.score(emb[test], sector[test]))
+    assert out["C"] == max(out["valid_scores"], key=lambda c: (out["valid_scores"][c], -c))
+    balanced = decode_linear(emb[train], sector[train], emb[test], sector[test],
+                             valid=(emb[valid], sector[valid]), balanced=True)
+    assert balanced["per_class_accuracy"][3] >= out["per_class_accuracy"][3]
+    # angle readout: predicted (cos, sin) within π/8 (accuracy) and 3π/16 (δ-accuracy)
+    result = angle_accuracy(emb[train], angle[train], emb[test], angle[test],
+                            valid=(emb[valid], angle[valid]))
+    assert 0.9 < result["accuracy"] <= result["delta_accuracy"] <= 1.0
+    shuffled = angle_accuracy(emb[train], np.random.default_rng(0).permutation(angle[train]),
+                              emb[test], angle[test])
+    assert shuffled["accuracy"] < 0.3  # chance is 1/8 for a π/8 tolerance
+
+
 def test_decoder_input_errors(ring_data):
     emb, angle = ring_data
     with pytest.raises(ValueError, match="n_neighbors"):

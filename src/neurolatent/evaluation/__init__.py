@@ -9,14 +9,20 @@ from neurolatent.evaluation.consistency import (
     pairwise_linear_r2,
     shared_label_bins,
 )
-from neurolatent.evaluation.decoders import KNNDecoder, L1LinearRegressor, decode, decode_linear
+from neurolatent.evaluation.decoders import (
+    KNNDecoder,
+    L1LinearRegressor,
+    angle_accuracy,
+    decode,
+    decode_linear,
+)
 from neurolatent.evaluation.goodness_of_fit import (
     goodness_of_fit_history,
     goodness_of_fit_score,
     infonce_loss,
 )
 
-__all__ = ["KNNDecoder", "L1LinearRegressor", "align_embeddings", "binned_means",
+__all__ = ["KNNDecoder", "L1LinearRegressor", "align_embeddings", "angle_accuracy", "binned_means",
            "consistency_score", "decode", "decode_linear", "ensemble_embeddings",
            "goodness_of_fit_history", "goodness_of_fit_score", "infonce_loss",
            "jacobian_attribution", "pairwise_linear_r2", "procrustes", "shared_label_bins"]

@@ -17,8 +17,8 @@ from sklearn.linear_model import Lasso, LogisticRegression
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
-__all__ = ["DEFAULT_NEIGHBORS", "DEFAULT_PENALTIES", "KNNDecoder", "L1LinearRegressor", "decode",
-           "decode_linear"]
+__all__ = ["DEFAULT_NEIGHBORS", "DEFAULT_PENALTIES", "KNNDecoder", "L1LinearRegressor",
+           "angle_accuracy", "decode", "decode_linear"]
 
 # The paper's k grid for the rat hippocampus (Methods, "Decoding analysis": 1, 4, 9, 16, 25)
 # joined with the wider grid of its benchmark runs (1, 4, 16, 36, 64, 100).
@@ -266,6 +266,17 @@ def decode_linear(train_embedding: Any, train_label: Any, test_embedding: Any, t
     >>> out["accuracy"] > 0.95
     True
     """
+    out = _fit_linear(train_embedding, train_label, test_embedding, test_label, valid,
+                      penalties, balanced)
+    classes = (np.unique(np.concatenate([out["train_label"], out["test_label"]]))
+               if out["discrete"] else None)
+    return {"C": out["C"], "valid_scores": out["valid_scores"],
+            **_figures(out["test_label"], out["prediction"], out["discrete"], classes)}
+
+
+def _fit_linear(train_embedding, train_label, test_embedding, test_label, valid, penalties,
+                balanced: bool) -> dict[str, Any]:
+    """Standardise, fit logistic (classes) or ridge (values) per C, keep the best on valid."""
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -296,6 +307,46 @@ def decode_linear(train_embedding: Any, train_label: Any, test_embedding: Any, t
     valid_scores = {c: score(model(c).fit(fit_x, fit_y), valid_x, valid_y) for c in grid}
     best = max(valid_scores, key=lambda c: (valid_scores[c], -c))
     fitted = model(best).fit(train_embedding, train_label)
-    classes = np.unique(np.concatenate([train_label, test_label])) if discrete else None
-    return {"C": best, "valid_scores": valid_scores,
-            **_figures(test_label, fitted.predict(test_embedding), discrete, classes)}
+    return {"C": best, "valid_scores": valid_scores, "discrete": discrete,
+            "prediction": fitted.predict(test_embedding), "train_label": train_label,
+            "test_label": test_label}
+
+
+def angle_accuracy(train_embedding: Any, train_angle: Any, test_embedding: Any,
+                   test_angle: Any, valid: tuple[Any, Any] | None = None,
+                   penalties: Sequence[float] = DEFAULT_PENALTIES) -> dict[str, Any]:
+    """Reach-direction accuracy of a linear readout of (cos θ, sin θ) (MYOW's metric).
+
+    A ridge regression from the embedding to (cos θ, sin θ), its penalty chosen on
+    validation R², predicts the angle atan2(sin, cos) of each test sample; ``accuracy`` is
+    the fraction within π/8 of the true angle (the correct one of eight targets),
+    ``delta_accuracy`` within 3π/16. Angles in radians.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> theta = rng.uniform(0, 2 * np.pi, 500)
+    >>> emb = np.c_[np.cos(theta), np.sin(theta)] + 0.05 * rng.normal(size=(500, 2))
+    >>> angle_accuracy(emb[:400], theta[:400], emb[400:], theta[400:])["accuracy"]
+    1.0
+    """
+    angles = {}
+    for name, value in (("train_angle", train_angle), ("test_angle", test_angle)):
+        array = np.asarray(value, dtype=float)
+        if array.ndim != 1:
+            raise ValueError(f"{name} must be 1-D (radians); got shape {array.shape}.")
+        angles[name] = array
+    circle = {name: np.c_[np.cos(a), np.sin(a)] for name, a in angles.items()}
+    if valid is not None:
+        if not isinstance(valid, (tuple, list)) or len(valid) != 2:
+            raise TypeError("valid must be a pair (valid_embedding, valid_angle); got "
+                            f"{type(valid).__name__}.")
+        angle = np.asarray(valid[1], dtype=float)
+        valid = (valid[0], np.c_[np.cos(angle), np.sin(angle)])
+    out = _fit_linear(train_embedding, circle["train_angle"], test_embedding,
+                      circle["test_angle"], valid, penalties, balanced=False)
+    predicted = np.arctan2(out["prediction"][:, 1], out["prediction"][:, 0])
+    error = np.abs(np.angle(np.exp(1j * (predicted - angles["test_angle"]))))
+    return {"accuracy": float(np.mean(error < np.pi / 8)),
+            "delta_accuracy": float(np.mean(error < 3 * np.pi / 16)),
+            "median_angle_error": float(np.median(error)), "C": out["C"]}
