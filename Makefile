@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench reproduce clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/speed.py
+
+# The paper's results (JSON + PNG in benchmarks/results/, pages in docs/); hours on a laptop CPU.
+reproduce: $(STAMP)
+	for script in synthetic rat_decoding reaching_sleep goodness_of_fit topology; do \
+		$(PY) benchmarks/$$script.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -10,6 +10,7 @@ on label-shuffled data, and the Betti count.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -177,12 +178,16 @@ def shuffle_null(model, X: Any, y: Any, n_shuffles: int = 10, maxdim: int = 2,
 
 
 def circular_coordinates(embedding: Any, n_landmarks: int = 200, perc: float = 0.5,
-                         cocycle_idx: int = 0, prime: int = 41) -> np.ndarray:
+                         cocycle_idx: int = 0, prime: int = 41,
+                         standard_range: bool | None = None) -> np.ndarray:
     """Angle in [0, 2π) of every point from the ``cocycle_idx``-th most persistent H¹ class.
 
     DREiMac's sparse circular coordinates: persistent cohomology on ``n_landmarks``
     max-min landmarks, then the harmonic representative of the cocycle maps every point of
-    ``embedding`` (memory O(n_samples × n_landmarks)) to the circle.
+    ``embedding`` (memory O(n_samples × n_landmarks)) to the circle. ``standard_range``
+    (DREiMac's guarantee that the class is non-trivial in the cover) is tried first when
+    ``None``; when the class is too short for it, the coordinates are computed without it
+    and a warning says so.
 
     Examples
     --------
@@ -197,7 +202,21 @@ def circular_coordinates(embedding: Any, n_landmarks: int = 200, perc: float = 0
     if not 0 < perc < 1:
         raise ValueError(f"perc must be in (0, 1); got {perc!r}.")
     coords = dreimac.CircularCoords(points, n_landmarks=n_landmarks, prime=prime, maxdim=1)
-    theta = coords.get_coordinates(perc=perc, cocycle_idx=cocycle_idx)
+    if standard_range is None:
+        try:
+            theta = coords.get_coordinates(perc=perc, cocycle_idx=cocycle_idx,
+                                           standard_range=True)
+        except Exception as error:  # DREiMac raises a bare Exception for a short class
+            if "too short" not in str(error):
+                raise
+            warnings.warn("circular_coordinates: the H¹ class is too short for DREiMac's "
+                          "standard range; computed with standard_range=False.",
+                          UserWarning, stacklevel=2)
+            theta = coords.get_coordinates(perc=perc, cocycle_idx=cocycle_idx,
+                                           standard_range=False)
+    else:
+        theta = coords.get_coordinates(perc=perc, cocycle_idx=cocycle_idx,
+                                       standard_range=bool(standard_range))
     return np.mod(np.asarray(theta, dtype=float), 2 * np.pi)
 
 

@@ -1,0 +1,100 @@
+"""What every reproduction script shares: arguments, the data folder, and the report it writes
+(JSON with the figures and the environment, a PNG, and a docs page with table and figure)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """Arguments common to all scripts; each script adds its own."""
+    args = argparse.ArgumentParser(description=description)
+    args.add_argument("--quick", action="store_true",
+                      help="reduced run (seconds), as the default test suite runs it")
+    args.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
+    args.add_argument("--docs-dir", type=Path, default=REPO / "docs",
+                      help="where the page with table and figure goes ('' to skip)")
+    args.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    return args
+
+
+def setup(options: argparse.Namespace, argv: list[str] | None) -> None:
+    """Data folder default and thread count, before any fit; remembers the command line."""
+    options.command_line = " ".join(sys.argv[1:] if argv is None else argv)
+    shared = REPO.parent / "shared" / "data"
+    if "NEUROLATENT_DATA" not in os.environ and shared.is_dir():
+        os.environ["NEUROLATENT_DATA"] = str(shared)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+
+
+def environment() -> dict:
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.machine(), "processor": platform.processor(),
+            "python": platform.python_version()}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Rows of equal keys → a GitHub table (floats to 3 significant digits)."""
+    keys = list(rows[0])
+
+    def cell(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(cell(row[k]) for k in keys) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write(name: str, options: argparse.Namespace, results: dict, figure, title: str,
+          summary: str, rows: list[dict]) -> dict:
+    """Write ``<name>.json`` and ``<name>.png`` to the out dir, and ``<name>.md`` to docs."""
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    results = {"name": name, "quick": bool(options.quick), "environment": environment(),
+               **results}
+    json_path = options.out_dir / f"{name}.json"
+    json_path.write_text(json.dumps(_plain(results), indent=2))
+    png_path = options.out_dir / f"{name}.png"
+    figure.savefig(png_path, dpi=110, bbox_inches="tight")
+    if str(options.docs_dir) not in ("", "."):
+        options.docs_dir.mkdir(parents=True, exist_ok=True)
+        (options.docs_dir / f"{name}.png").write_bytes(png_path.read_bytes())
+        arguments = [a for a in options.command_line.split() if a]
+        # output folders are where this copy was written, not part of the recipe
+        for flag in ("--out-dir", "--docs-dir"):
+            while flag in arguments:
+                at = arguments.index(flag)
+                del arguments[at:at + 2]
+        command = " ".join([f"python benchmarks/{name}.py", *arguments])
+        (options.docs_dir / f"{name}.md").write_text(
+            f"# {title}\n\n{summary}\n\n{markdown_table(rows)}\n\n![{title}]({name}.png)\n\n"
+            f"Regenerate with `{command}` (written {results['environment']['date']}, torch "
+            f"{results['environment']['torch']}, {results['environment']['threads']} "
+            "threads).\n")
+    print(markdown_table(rows))
+    print(f"wrote {json_path} and {png_path}")
+    return results
