@@ -74,8 +74,9 @@ def write(name: str, options: argparse.Namespace, results: dict, figure, title: 
           summary: str, rows: list[dict]) -> dict:
     """Write ``<name>.json`` and ``<name>.png`` to the out dir, and ``<name>.md`` to docs."""
     options.out_dir.mkdir(parents=True, exist_ok=True)
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()}
     results = {"name": name, "quick": bool(options.quick), "environment": environment(),
-               **results}
+               "settings": settings, **results}
     json_path = options.out_dir / f"{name}.json"
     json_path.write_text(json.dumps(_plain(results), indent=2))
     png_path = options.out_dir / f"{name}.png"

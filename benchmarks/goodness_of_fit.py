@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> dict:
                + " > ".join(r["hypothesis"] for r in order)
                + ". Expected: position+direction best, shuffled worst.")
     return _report.write(NAME, options, {
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "summary": rows, "ranking": [r["hypothesis"] for r in order]},
         figure, "Goodness of fit on the rat (Extended Data Fig. 5)", summary, rows)
 

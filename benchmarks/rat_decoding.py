@@ -126,7 +126,6 @@ def main(argv: list[str] | None = None) -> dict:
                + "; ".join(f"{m} {b['dim']}-D, {b['test error (cm), mean of folds']:.1f} cm"
                            for m, b in best.items()) + ". Target: CEBRA-Behavior ≤ 13.4 cm at 3-D.")
     return _report.write(NAME, options, {
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "runs": runs, "summary": rows, "published_cm": published,
         "best": {m: b["dim"] for m, b in best.items()}},
         figure, "Rat hippocampus decoding (Fig. 2d)", summary, rows)

@@ -134,7 +134,6 @@ def main(argv: list[str] | None = None) -> dict:
     summary = (f"{options.steps} steps per model, 8-D embeddings; chance is 12.5 % for "
                "reaching (8 targets) and 57.3 % (majority) for sleep states.")
     return _report.write(NAME, options, {
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "runs": runs, "summary": rows}, figure, "Reaching and sleep states", summary, rows)
 
 

@@ -107,9 +107,8 @@ def main(argv: list[str] | None = None) -> dict:
                "E[z | c] = (c, 2 sin c): the most a readout can reach from an embedding that "
                "knows the label c exactly and nothing else about z. The issue's target is a "
                "median R² ≥ 0.95 for Poisson noise.")
-    return _report.write(NAME, options, {"settings": vars(options) | {
-        "out_dir": str(options.out_dir), "docs_dir": str(options.docs_dir)},
-        "runs": runs, "summary": rows}, figure, "Synthetic benchmark (Fig. 1b)", summary, rows)
+    return _report.write(NAME, options, {"runs": runs, "summary": rows}, figure,
+                         "Synthetic benchmark (Fig. 1b)", summary, rows)
 
 
 if __name__ == "__main__":

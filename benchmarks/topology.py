@@ -106,7 +106,6 @@ def main(argv: list[str] | None = None) -> dict:
                f"{options.n_perm} landmarks); thresholds = largest lifespans over "
                f"{options.shuffles} label-shuffled fits. Expected: ring (1, 1, 0).")
     return _report.write(NAME, options, {
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "summary": rows}, figure, "Topology of the rat embedding (Fig. 2e-g)", summary, rows)
 
 

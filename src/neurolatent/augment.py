@@ -53,6 +53,13 @@ def _uniform(shape: tuple[int, ...], like: torch.Tensor,
     return torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
+def _drop_neurons(windows: torch.Tensor, rate: torch.Tensor | float,
+                  generator: torch.Generator) -> torch.Tensor:
+    """Silence each (sample, neuron) with probability ``rate``, for the whole window."""
+    keep = _uniform(windows.shape[:2], windows, generator) >= rate
+    return windows * keep.unsqueeze(-1)
+
+
 class RandomizedNeuronDropout(Augmentation):
     """Per sample, draw a rate r ~ U(0, ``p_max``) and silence each neuron with probability r;
     the whole transform is skipped for a sample with probability 1 − ``apply_p``.
@@ -71,11 +78,10 @@ class RandomizedNeuronDropout(Augmentation):
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
-        batch, neurons, _ = windows.shape
+        batch = windows.shape[0]
         rate = self.p_max * _uniform((batch, 1), windows, generator)
         rate = rate * (_uniform((batch, 1), windows, generator) < self.apply_p)
-        keep = _uniform((batch, neurons), windows, generator) >= rate
-        return windows * keep.unsqueeze(-1)
+        return _drop_neurons(windows, rate, generator)
 
 
 class NeuronDropout(Augmentation):
@@ -94,8 +100,7 @@ class NeuronDropout(Augmentation):
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
-        keep = _uniform(windows.shape[:2], windows, generator) >= self.p
-        return windows * keep.unsqueeze(-1)
+        return _drop_neurons(windows, self.p, generator)
 
 
 class GaussianNoise(Augmentation):

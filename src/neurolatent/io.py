@@ -15,17 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from neurolatent._optional import require
+
 __all__ = ["SUFFIXES", "load_data", "load_deeplabcut"]
 
 SUFFIXES = (".npy", ".npz", ".h5", ".hdf5", ".csv", ".mat", ".nwb")
 
 
 def _require(module: str, what: str):
-    try:
-        return __import__(module, fromlist=["_"])
-    except ImportError as error:
-        raise ImportError(f"{what} needs the optional package '{module}'; install it with: "
-                          "pip install 'neurolatent[io]'") from error
+    return require(module, what, "io")
 
 
 def _pick_key(keys: Sequence[str], key: str | None, path: Path) -> str:

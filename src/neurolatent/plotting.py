@@ -15,6 +15,8 @@ matplotlib.use("Agg")  # plots are written to files; never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
 
+from neurolatent._optional import require
+
 __all__ = ["compare_models", "plot_consistency", "plot_embedding",
            "plot_embedding_interactive", "plot_loss", "plot_temperature"]
 
@@ -93,11 +95,8 @@ def plot_embedding_interactive(embedding: np.ndarray, color: np.ndarray | None =
     >>> fig.data[0].type
     'scatter3d'
     """
-    try:
-        import plotly.graph_objects as go
-    except ImportError as error:
-        raise ImportError("plot_embedding_interactive needs plotly; install it with: "
-                          "pip install 'neurolatent[plots]'") from error
+    require("plotly", "plot_embedding_interactive", "plots")
+    import plotly.graph_objects as go
     if idx_order is None:
         idx_order = tuple(range(min(3, max(2, np.shape(embedding)[-1]))))
     embedding, dims = _embedding_dims(embedding, idx_order)

@@ -16,16 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from neurolatent._optional import require
+
 __all__ = ["betti_numbers", "circular_coordinates", "circular_correlation", "lifespans",
            "persistence", "shuffle_null"]
-
-
-def _require(module: str):
-    try:
-        return __import__(module)
-    except ImportError as error:
-        raise ImportError(f"neurolatent.topology needs the optional package '{module}'; "
-                          "install it with: pip install 'neurolatent[topology]'") from error
 
 
 def _check_points(embedding: Any, name: str = "embedding") -> np.ndarray:
@@ -69,7 +63,7 @@ def persistence(embedding: Any, maxdim: int = 2, n_points: int | None = 1000,
     >>> betti_numbers(diagrams, thresholds=0.5)
     (1, 1)
     """
-    ripser = _require("ripser")
+    ripser = require("ripser", "neurolatent.topology", "topology")
     points = _check_points(embedding)
     maxdim = _check_count(maxdim, "maxdim", 0)
     if n_points is not None and len(points) > _check_count(n_points, "n_points", 3):
@@ -196,7 +190,7 @@ def circular_coordinates(embedding: Any, n_landmarks: int = 200, perc: float = 0
     >>> bool(abs(circular_correlation(theta, t)) > 0.99)
     True
     """
-    dreimac = _require("dreimac")
+    dreimac = require("dreimac", "neurolatent.topology", "topology")
     points = _check_points(embedding)
     n_landmarks = min(_check_count(n_landmarks, "n_landmarks", 3), len(points))
     if not 0 < perc < 1:
