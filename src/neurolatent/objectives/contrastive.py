@@ -6,16 +6,16 @@ Owns the criterion (and its learned temperature); does not own data, devices or 
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from neurolatent.losses import InfoNCE
+from neurolatent.objectives.base import Objective
 
 __all__ = ["METRICS", "ContrastiveObjective"]
 
 METRICS = ("loss", "alignment", "uniformity", "temperature")
 
 
-class ContrastiveObjective(nn.Module):
+class ContrastiveObjective(Objective):
     """InfoNCE over the embeddings of a sampled batch.
 
     With a ``positive_time`` part (hybrid), the loss is InfoNCE with time positives on the
@@ -31,12 +31,18 @@ class ContrastiveObjective(nn.Module):
     1.3863
     """
 
+    metrics = METRICS
+
     def __init__(self, criterion: InfoNCE, hybrid_behavior_dims: int = 3,
                  chunk_size: int | None = None):
         super().__init__()
         self.criterion = criterion
         self.hybrid_behavior_dims = hybrid_behavior_dims
         self.chunk_size = chunk_size
+
+    def batch_loss(self, batch, encoder) -> tuple[torch.Tensor, torch.Tensor]:
+        """InfoNCE on the embeddings of every part of ``batch``."""
+        return self(batch.embed(encoder))
 
     def forward(self, embeddings: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the loss and a detached (4,) tensor of :data:`METRICS`."""

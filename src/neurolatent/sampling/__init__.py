@@ -8,6 +8,7 @@ from neurolatent.sampling.distributions import (
     NearestLabel,
     SameLabel,
     StratifiedPrior,
+    TimeJitter,
     TimeOffset,
     UniformPrior,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "SameLabel",
     "SamplingConfig",
     "StratifiedPrior",
+    "TimeJitter",
     "TimeOffset",
     "UniformPrior",
     "brute_force_nearest",

@@ -15,6 +15,7 @@ __all__ = [
     "NearestLabel",
     "SameLabel",
     "StratifiedPrior",
+    "TimeJitter",
     "TimeOffset",
     "UniformPrior",
 ]
@@ -109,6 +110,50 @@ class TimeOffset:
 
     def sample(self, reference: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return reference + self.draw_offsets(reference.shape[0], generator)
+
+
+class TimeJitter:
+    """Positive drawn uniformly from ``[t - k, t + k]`` inside the reference's trial.
+
+    The symmetric temporal view of the Dyer-lab methods: a nearby state on either side,
+    ``t`` itself included (so ``k = 0`` leaves only the augmentation of the same sample).
+    Near a trial edge the range is cut at the trial's first/last valid sample, so every
+    valid sample can be a reference and no positive ever crosses a trial.
+
+    Parameters
+    ----------
+    valid : torch.Tensor of shape (time,), bool
+        Samples with a complete window (contiguous inside each segment).
+    segments : torch.Tensor of shape (time,), int64
+    k : int
+
+    Examples
+    --------
+    >>> valid = torch.tensor([True] * 5 + [True] * 5)
+    >>> segments = torch.tensor([0] * 5 + [1] * 5)
+    >>> cond = TimeJitter(valid, segments, 2)
+    >>> ref = torch.full((200,), 4)  # last sample of trial 0
+    >>> sorted(set(cond.sample(ref, torch.Generator().manual_seed(0)).tolist()))
+    [2, 3, 4]
+    """
+
+    def __init__(self, valid: torch.Tensor, segments: torch.Tensor, k: int):
+        self.k = int(k)
+        index = torch.arange(segments.shape[0], device=segments.device)
+        num = int(segments.max()) + 1 if segments.numel() else 0
+        big = segments.shape[0]
+        # first/last valid sample of every segment (valid windows are contiguous in a trial)
+        first = torch.full((num,), big, device=segments.device, dtype=torch.long)
+        last = torch.full((num,), -1, device=segments.device, dtype=torch.long)
+        first.scatter_reduce_(0, segments[valid], index[valid], reduce="amin")
+        last.scatter_reduce_(0, segments[valid], index[valid], reduce="amax")
+        self.first, self.last, self.segments = first, last, segments
+
+    def sample(self, reference: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        seg = self.segments[reference]
+        low = torch.maximum(reference - self.k, self.first[seg])
+        high = torch.minimum(reference + self.k, self.last[seg])
+        return low + draw_below(high - low + 1, generator)
 
 
 class SameLabel:

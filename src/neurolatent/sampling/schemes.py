@@ -17,6 +17,7 @@ from neurolatent.sampling.distributions import (
     NearestLabel,
     SameLabel,
     StratifiedPrior,
+    TimeJitter,
     TimeOffset,
     UniformPrior,
 )
@@ -31,7 +32,9 @@ class SamplingConfig:
     """What the estimator's parameters mean for sampling.
 
     ``conditional``: "time", "time_delta" or "delta_normal" (for continuous labels);
-    ``discrete_prior``: "empirical" or "uniform"; ``hybrid`` adds time positives.
+    ``discrete_prior``: "empirical" or "uniform"; ``hybrid`` adds time positives;
+    ``jitter`` = k replaces the time-offset positive ``t + delta`` by one drawn uniformly
+    from ``[t - k, t + k]`` inside the trial (:class:`TimeJitter`).
 
     >>> SamplingConfig(conditional="time", time_offsets=(1, 5)).time_offsets
     (1, 5)
@@ -42,6 +45,7 @@ class SamplingConfig:
     delta: float | None = None
     discrete_prior: str = "empirical"
     hybrid: bool = False
+    jitter: int | None = None
 
 
 class ContrastiveSampler:
@@ -156,15 +160,19 @@ def build_sampler(
     valid = torch.nonzero(valid_mask).reshape(-1)
     segments = recording.segment_ids()
     offsets = torch.tensor(config.time_offsets, device=recording.device)
-    time_pool = time_valid_pool(valid_mask, segments, config.time_offsets)
     kind = recording.label_kind
+    if config.jitter is not None:
+        # every valid sample has an in-trial positive within +-k (at least itself)
+        time_pool, time_offset = valid, TimeJitter(valid_mask, segments, config.jitter)
+    else:
+        time_pool = time_valid_pool(valid_mask, segments, config.time_offsets)
+        time_offset = TimeOffset(offsets)
     uses_time = kind == "none" or config.hybrid or config.conditional == "time"
     if uses_time and time_pool.shape[0] == 0:
         raise ValueError(
             f"time_offsets={config.time_offsets} leave no reference whose positive lies in the "
             "same trial/recording; use smaller time_offsets or longer trials."
         )
-    time_offset = TimeOffset(offsets)
     if kind == "none" or (config.conditional == "time" and not config.hybrid):
         return ContrastiveSampler(UniformPrior(time_pool), UniformPrior(valid),
                                   {"positive": time_offset}, time_pool, valid)
@@ -227,7 +235,7 @@ def build_sampler(
         delta_pool = _delta_pool(segments, config.time_offsets)
         if mode == "time_delta" and delta_pool.shape[0] == 0:
             raise ValueError(f"time_offsets={config.time_offsets} exceed every trial's length.")
-        positive = NearestLabel(recording.continuous, index, mode, time_offset, delta_pool,
+        positive = NearestLabel(recording.continuous, index, mode, TimeOffset(offsets), delta_pool,
                                 std=config.delta or 0.0, search_group=search_group)
     conditionals = {"positive": positive}
     if config.hybrid:

@@ -1,4 +1,4 @@
-"""The one training loop: sample indices -> gather windows -> encode -> objective -> Adam.
+"""The one training loop: sample indices -> gather windows -> objective -> Adam -> hook.
 
 No host synchronisation per step: metrics are written into a device buffer and read
 only every ``log_every`` steps (progress bar) and at the end (``history``).
@@ -6,7 +6,6 @@ only every ``log_every`` steps (progress bar) and at the end (``history``).
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from neurolatent.objectives.contrastive import METRICS
+from neurolatent.objectives.base import Objective
 from neurolatent.recording import Recording
+from neurolatent.training.batch import Batch, split_parts
 
 __all__ = ["Trainer", "TrainerConfig"]
 
@@ -72,7 +72,7 @@ class Trainer:
     (4,)
     """
 
-    def __init__(self, encoder: nn.Module, objective: nn.Module, sampler,
+    def __init__(self, encoder: nn.Module, objective: Objective, sampler,
                  recording: Recording | list[Recording], generator: torch.Generator,
                  config: TrainerConfig):
         self.encoder, self.objective = encoder, objective
@@ -85,43 +85,14 @@ class Trainer:
         self.optimizer = torch.optim.Adam(params, lr=config.learning_rate,
                                           **config.optimizer_kwargs)
 
-    def _autocast(self):
-        if self.config.precision != "bf16":
-            return contextlib.nullcontext()
-        return torch.autocast(self.recording.device.type, dtype=torch.bfloat16)
-
-    def _windows(self, recording: Recording, index: torch.Tensor, rf,
-                 augment: bool) -> torch.Tensor:
-        windows = recording.windows(index, rf)
-        if augment and self.config.augment is not None:
-            windows = self.config.augment(windows, self.generator)
-        return windows
-
-    def _embed_index(self, index: torch.Tensor, augment: bool = False) -> torch.Tensor:
-        if len(self.sessions) == 1:
-            rf = self.encoder.receptive_field
-            return self.encoder.embed_windows(self._windows(self.recording, index, rf, augment))
-        session = torch.bucketize(index, self.starts, right=True) - 1
-        outputs, positions = [], []
-        for s, (rec, encoder) in enumerate(zip(self.sessions, self.encoder, strict=True)):
-            where = torch.nonzero(session == s).reshape(-1)
-            local = index[where] - self.starts[s]
-            outputs.append(encoder.embed_windows(
-                self._windows(rec, local, encoder.receptive_field, augment)))
-            positions.append(where)
-        order = torch.argsort(torch.cat(positions))
-        return torch.cat(outputs)[order]
-
-    def _embed(self, parts: dict[str, torch.Tensor],
-               augment: bool = False) -> dict[str, torch.Tensor]:
-        if self.config.batch_size is None:
-            rf = self.encoder.receptive_field
-            # Full batch: one convolution over the whole sequence, then index the outputs;
-            # O(T * hidden) memory instead of O(T * hidden * receptive field).
-            dense = self.encoder.embed_sequence(self.recording.neural)
-            return {name: dense[idx - rf.left] for name, idx in parts.items()}
-        return _split(parts, self._embed_index(torch.cat(list(parts.values())),
-                                               augment).float())
+    def batch(self, parts: dict[str, torch.Tensor], augment: bool = False) -> Batch:
+        """The windows of ``parts`` (training augmentation applied when ``augment``)."""
+        cfg = self.config
+        rfs = [e.receptive_field for e in
+               (self.encoder if len(self.sessions) > 1 else [self.encoder])]
+        return Batch(parts, self.sessions, self.starts, rfs,
+                     cfg.augment if augment else None, self.generator, cfg.precision,
+                     full_batch=cfg.batch_size is None)
 
     def step(self) -> torch.Tensor:
         """One optimisation step; returns the detached metrics on the device."""
@@ -131,9 +102,7 @@ class Trainer:
         else:
             parts = self.sampler.sample(cfg.batch_size, cfg.num_negatives or cfg.batch_size,
                                         self.generator)
-        with self._autocast():
-            embeddings = self._embed(parts, augment=True)
-        loss, metrics = self.objective({k: v.float() for k, v in embeddings.items()})
+        loss, metrics = self.objective.batch_loss(self.batch(parts, augment=True), self.encoder)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -150,20 +119,21 @@ class Trainer:
         self.encoder.eval()
         if cfg.batch_size is None:
             batches = [self.sampler.sample_full(self.generator) for _ in range(num_batches)]
-            return np.array([float(self.objective(self._embed(parts))[0]) for parts in batches])
+            return np.array([float(self.objective(self.batch(parts).embed(self.encoder))[0])
+                             for parts in batches])
         batches = [self.sampler.sample(cfg.batch_size, cfg.num_negatives or cfg.batch_size,
                                        self.generator) for _ in range(num_batches)]
         index = torch.cat([idx for parts in batches for idx in parts.values()])
         chunk = 1 << 16
-        embedded = torch.cat([self._embed_index(index[i : i + chunk]).float()
+        embedded = torch.cat([self.batch({"rows": index[i : i + chunk]}).embed(self.encoder)["rows"]
                               for i in range(0, index.shape[0], chunk)])
         sizes = [sum(idx.shape[0] for idx in parts.values()) for parts in batches]
-        losses = [self.objective(_split(parts, rows))[0]
+        losses = [self.objective(split_parts(parts, rows))[0]
                   for parts, rows in zip(batches, embedded.split(sizes), strict=True)]
         return torch.stack(losses).cpu().numpy()
 
     def fit(self) -> dict[str, np.ndarray]:
-        """Run ``max_iterations`` steps and return the history of :data:`METRICS`.
+        """Run ``max_iterations`` steps and return the history of the objective's metrics.
 
         An interrupt (Ctrl-C, or ``KeyboardInterrupt`` from a callback) ends training early
         with a warning instead of discarding it: the encoder keeps its weights and the
@@ -171,13 +141,15 @@ class Trainer:
         """
         cfg = self.config
         self.encoder.train()
-        log = torch.zeros(cfg.max_iterations, len(METRICS), device=self.recording.device)
+        names = self.objective.metrics
+        log = torch.zeros(cfg.max_iterations, len(names), device=self.recording.device)
         bar = tqdm(total=cfg.max_iterations, disable=not cfg.verbose, desc="neurolatent")
         done = 0
         try:
             for step in range(cfg.max_iterations):
                 log[step] = self.step()
                 done = step + 1
+                self.objective.after_step(done, cfg.max_iterations)
                 if cfg.verbose and (done % cfg.log_every == 0 or done == cfg.max_iterations):
                     bar.update(done - bar.n)
                     bar.set_postfix(loss=f"{float(log[step, 0]):.4f}")
@@ -190,10 +162,4 @@ class Trainer:
             bar.close()
         self.encoder.eval()
         values = log[:done].cpu().numpy()
-        return {name: values[:, i].copy() for i, name in enumerate(METRICS)}
-
-
-def _split(parts: dict[str, torch.Tensor], embedded: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Cut the embeddings of concatenated index parts back into named parts."""
-    sizes = [idx.shape[0] for idx in parts.values()]
-    return dict(zip(parts, embedded.split(sizes), strict=True))
+        return {name: values[:, i].copy() for i, name in enumerate(names)}

@@ -1,0 +1,119 @@
+"""One step's windows: gathered (and augmented) once, embedded by any encoder.
+
+Objectives with a second network (BYOL's EMA target) embed the very same augmented views
+through both networks, so the windows must be materialised once per step, not per encoder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from neurolatent.recording import Recording
+
+__all__ = ["Batch", "split_parts"]
+
+
+class Batch:
+    """The windows of a step's named index parts, possibly spread over sessions.
+
+    Parameters
+    ----------
+    parts : dict of name -> (n,) index tensor
+        Indices into the sessions laid end to end.
+    sessions : list of Recording
+    starts : (num_sessions + 1,) tensor of the sessions' first joint index
+    receptive_fields : one per session
+    augment : callable (windows, generator) -> windows, or None
+    generator : torch.Generator
+    precision : "32" or "bf16" (autocast of the encoder forward)
+    full_batch : bool
+        Embed the whole (single-session) sequence as one convolution and index it, instead
+        of gathering windows (no augmentation possible).
+
+    Examples
+    --------
+    >>> from neurolatent.models import make_encoder
+    >>> g = torch.Generator().manual_seed(0)
+    >>> rec = Recording.from_arrays(torch.randn(50, 4))
+    >>> enc = make_encoder("offset5-model", 4, 8, 3, g)
+    >>> parts = {"reference": torch.tensor([5, 6]), "positive": torch.tensor([7, 8])}
+    >>> batch = Batch(parts, [rec], torch.tensor([0, 50]), [enc.receptive_field], None, g)
+    >>> {k: tuple(v.shape) for k, v in batch.embed(enc).items()}
+    {'reference': (2, 3), 'positive': (2, 3)}
+    """
+
+    def __init__(self, parts: dict[str, torch.Tensor], sessions: Sequence[Recording],
+                 starts: torch.Tensor, receptive_fields: Sequence, augment: Callable | None,
+                 generator: torch.Generator, precision: str = "32", full_batch: bool = False):
+        self.parts, self.sessions, self.starts = parts, list(sessions), starts
+        self.receptive_fields = list(receptive_fields)
+        self.augment, self.generator = augment, generator
+        self.precision, self.full_batch = precision, full_batch
+        self._cache: dict[tuple[str, ...], list] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return self.sessions[0].device
+
+    def _autocast(self):
+        if self.precision != "bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _windows(self, names: tuple[str, ...]) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+        """Per session: (session, positions in the concatenated parts, windows)."""
+        if names not in self._cache:
+            index = torch.cat([self.parts[n] for n in names])
+            groups = []
+            if len(self.sessions) == 1:
+                where = torch.arange(index.shape[0], device=index.device)
+                groups.append((0, where, index))
+            else:
+                session = torch.bucketize(index, self.starts, right=True) - 1
+                for s in range(len(self.sessions)):
+                    where = torch.nonzero(session == s).reshape(-1)
+                    groups.append((s, where, index[where] - self.starts[s]))
+            out = []
+            for s, where, local in groups:
+                windows = self.sessions[s].windows(local, self.receptive_fields[s])
+                if self.augment is not None:
+                    windows = self.augment(windows, self.generator)
+                out.append((s, where, windows))
+            self._cache[names] = out
+        return self._cache[names]
+
+    def embed(self, encoder: nn.Module,
+              names: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """Embeddings (float32) of the parts ``names`` (default: all) through ``encoder``
+        (an ``nn.ModuleList`` with one encoder per session for multi-session data)."""
+        names = tuple(self.parts if names is None else names)
+        with self._autocast():
+            if self.full_batch:
+                rf = self.receptive_fields[0]
+                # One convolution over the whole sequence, then index the outputs:
+                # O(T * hidden) memory instead of O(T * hidden * receptive field).
+                dense = encoder.embed_sequence(self.sessions[0].neural)
+                return {n: dense[self.parts[n] - rf.left].float() for n in names}
+            groups = self._windows(names)
+            if len(groups) == 1:
+                embedded = encoder.embed_windows(groups[0][2])
+            else:
+                outputs = [encoder[s].embed_windows(w) for s, _, w in groups]
+                order = torch.argsort(torch.cat([where for _, where, _ in groups]))
+                embedded = torch.cat(outputs)[order]
+        return split_parts({n: self.parts[n] for n in names}, embedded.float())
+
+
+def split_parts(parts: dict[str, torch.Tensor],
+                embedded: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Cut the embeddings of concatenated index parts back into named parts.
+
+    >>> split_parts({"a": torch.zeros(2), "b": torch.zeros(1)}, torch.arange(3.0))
+    {'a': tensor([0., 1.]), 'b': tensor([2.])}
+    """
+    sizes = [idx.shape[0] for idx in parts.values()]
+    return dict(zip(parts, embedded.split(sizes), strict=True))
