@@ -18,6 +18,8 @@ from neurolatent.evaluation import (
     jacobian_attribution,
     procrustes,
 )
+from neurolatent.self_supervised import BYOL, MYOW
 
-__all__ = ["CEBRA", "KNNDecoder", "L1LinearRegressor", "__version__", "align_embeddings",
-           "decode", "decode_linear", "ensemble_embeddings", "jacobian_attribution", "procrustes"]
+__all__ = ["BYOL", "CEBRA", "MYOW", "KNNDecoder", "L1LinearRegressor", "__version__",
+           "align_embeddings", "decode", "decode_linear", "ensemble_embeddings",
+           "jacobian_attribution", "procrustes"]

@@ -10,8 +10,10 @@ The augmentations act on the values the encoder receives: if you standardise you
 user's normalisation (we do not normalise for you) — the MYOW recipe drops neurons after
 z-scoring too; pass raw counts if you want dropped neurons to be silent.
 
-``CEBRA(augmentations=[...])`` applies them to every training window (references, positives
-and negatives, each with its own masks); ``transform`` never augments.
+``CEBRA(augmentations=[...])`` (and ``BYOL``/``MYOW``) applies them to every training window
+(references, positives and negatives, each with its own masks); ``transform`` never augments.
+:class:`TemporalJitter` in the same list replaces the time-offset positive by a symmetric
+in-trial jitter.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from collections.abc import Sequence
 import torch
 
 __all__ = ["Augmentation", "Compose", "GaussianNoise", "NeuronDropout", "Pepper",
-           "RandomizedNeuronDropout", "from_spec", "to_spec", "two_views"]
+           "RandomizedNeuronDropout", "TemporalJitter", "from_spec", "split_augmentations",
+           "to_spec", "two_views"]
 
 
 def _check_probability(value: float, name: str) -> float:
@@ -149,6 +152,47 @@ class Pepper(Augmentation):
         return windows + self.c * hit.unsqueeze(-1).to(windows.dtype)
 
 
+class TemporalJitter(Augmentation):
+    """Temporal view: the positive is drawn uniformly from ``[t - k, t + k]`` in t's trial.
+
+    Unlike the other augmentations this one acts on *which* sample is the view, not on its
+    values, so the estimator hands it to the sampler (:class:`~neurolatent.sampling.TimeJitter`)
+    instead of applying it to windows; it replaces the time-offset positive ``t + delta``.
+    ``k = 0`` keeps only the value augmentations of the same sample.
+
+    Examples
+    --------
+    >>> TemporalJitter(3)
+    TemporalJitter(k=3)
+    >>> split_augmentations([TemporalJitter(2), NeuronDropout(0.1)])
+    ([NeuronDropout(p=0.1)], 2)
+    """
+
+    def __init__(self, k: int = 2):
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"k must be an int >= 0 (bins on either side); got {k!r}.")
+        self.k = k
+
+    def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        raise TypeError("TemporalJitter chooses the positive sample and is applied by the "
+                        "sampler; pass it in an estimator's augmentations list, not to windows.")
+
+
+def split_augmentations(augmentations: Sequence | None) -> tuple[list | None, int | None]:
+    """Separate the window augmentations from a :class:`TemporalJitter` (at most one).
+
+    Returns the window augmentations (``None`` if there are none) and the jitter ``k``
+    (``None`` without jitter).
+    """
+    if augmentations is None:
+        return None, None
+    jitters = [a for a in augmentations if isinstance(a, TemporalJitter)]
+    if len(jitters) > 1:
+        raise ValueError(f"augmentations: at most one TemporalJitter; got {len(jitters)}.")
+    windows = [a for a in augmentations if not isinstance(a, TemporalJitter)]
+    return windows or None, jitters[0].k if jitters else None
+
+
 class Compose(Augmentation):
     """Apply several augmentations in order.
 
@@ -229,7 +273,7 @@ def from_spec(spec: list | None) -> list | None:
         return None
     out = []
     for name, fields in spec:
-        if name not in __all__ or name in ("two_views", "Augmentation"):
+        if name not in __all__ or not isinstance(globals()[name], type) or name == "Augmentation":
             raise ValueError(f"augmentations: unknown augmentation {name!r} in checkpoint.")
         fields = dict(fields)
         if name == "Compose":

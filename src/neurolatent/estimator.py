@@ -24,11 +24,11 @@ from sklearn.exceptions import NotFittedError
 
 from neurolatent import __version__
 from neurolatent._params import Interval, OneOf, Predicate, validate_params
-from neurolatent.augment import Compose, from_spec, to_spec
+from neurolatent.augment import Compose, from_spec, split_augmentations, to_spec
 from neurolatent.losses import InfoNCE
 from neurolatent.models import MODELS, make_encoder, supported_models
 from neurolatent.models.encoders import ConvEncoder, init_parameters
-from neurolatent.objectives.contrastive import METRICS, ContrastiveObjective
+from neurolatent.objectives.contrastive import ContrastiveObjective
 from neurolatent.recording import (
     Recording,
     as_labels,
@@ -67,8 +67,15 @@ def _is_device(value: Any) -> bool:
                                                    value) is not None
 
 
-def _infonce(est: CEBRA) -> ContrastiveObjective:
-    """InfoNCE objective; it becomes the hybrid sum when the sampler adds time positives."""
+def _infonce(est: CEBRA, encoder: torch.nn.Module | None = None,
+             recording: Recording | None = None,
+             generator: torch.Generator | None = None) -> ContrastiveObjective:
+    """InfoNCE objective; it becomes the hybrid sum when the sampler adds time positives.
+
+    Objective factories get the estimator, the freshly initialised encoder, the (joint)
+    recording and the fit's generator, so objectives with target networks, index-based rules
+    or their own layers can be built (``recording`` is ``None`` when loading a checkpoint).
+    """
     criterion = InfoNCE(est.distance, float(est.temperature), est.temperature_mode,
                         est.min_temperature)
     return ContrastiveObjective(criterion, est.hybrid_behavior_dims)
@@ -331,23 +338,41 @@ class CEBRA(TransformerMixin, BaseEstimator):
             conditional = "delta_normal"
         if label_kind == "discrete":
             conditional = "time" if self.conditional == "time" else "discrete"
+        _, jitter = split_augmentations(self.augmentations)
+        if jitter is not None and not (label_kind == "none" or conditional == "time"
+                                       or self.hybrid):
+            raise ValueError("augmentations: TemporalJitter replaces time positives, but this "
+                             f"fit draws behaviour positives (labels={label_kind}, "
+                             f"conditional={self.conditional!r}); use it for CEBRA-Time, "
+                             "conditional='time' or hybrid=True.")
         return SamplingConfig(conditional=conditional, time_offsets=self._offsets(),
                               delta=self.delta, discrete_prior=self.discrete_prior,
-                              hybrid=self.hybrid)
+                              hybrid=self.hybrid, jitter=jitter)
+
+    def _num_negatives(self) -> int | None:
+        """Negatives drawn per step (``None``: as many as references)."""
+        return self.num_negatives
+
+    #: (labels, hybrid, batch, sessions, invariance) -> (sampler factory, objective factory)
+    _plans: ClassVar[dict] = PLANS
+    #: multi-session fits without labels treat the sessions' time index as a shared label
+    _align_sessions_in_time: ClassVar[bool] = True
+    #: builds the objective of a loaded checkpoint (the one of its plans)
+    _objective_factory: ClassVar[Callable] = staticmethod(_infonce)
 
     def _plan(self, label_kind: str, invariant: bool,
               sessions: str = "single") -> tuple[Callable, Callable]:
-        key = (label_kind, bool(self.hybrid),
+        key = (label_kind, bool(getattr(self, "hybrid", False)),
                "full" if self.batch_size is None else "minibatch", sessions, invariant)
-        if key not in PLANS:
+        if key not in self._plans:
             supported = "\n  ".join(
                 f"labels={k[0]}, hybrid={k[1]}, batch={k[2]}, sessions={k[3]}, "
-                f"invariant_to={'given' if k[4] else 'None'}" for k in PLANS)
+                f"invariant_to={'given' if k[4] else 'None'}" for k in self._plans)
             raise ValueError(
                 f"Unsupported combination labels={key[0]}, hybrid={key[1]}, batch={key[2]}, "
                 f"sessions={key[3]}, invariant_to={'given' if invariant else 'None'}. "
                 f"Supported combinations:\n  {supported}")
-        return PLANS[key]
+        return self._plans[key]
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -399,6 +424,13 @@ class CEBRA(TransformerMixin, BaseEstimator):
         if y is None and labels:
             raise ValueError("y: the first label array is None but more labels were given.")
         y = () if y is None else (y, *labels)
+        return self._fit(X, y, adapt=adapt, trial_ids=trial_ids, invariant_to=invariant_to,
+                         callback=callback, callback_frequency=callback_frequency)
+
+    def _fit(self, X: Any, y: tuple, *, adapt: bool = False, trial_ids: Any = None,
+             invariant_to: Any = None, callback: Callable | None = None,
+             callback_frequency: int | None = None) -> CEBRA:
+        """The one fit path of every estimator: validate, plan, build, train, store."""
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable(step, encoder); "
                             f"got {type(callback).__name__}.")
@@ -421,7 +453,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         strata = None
         if multisession:
             sessions, labels, strata, user_kind = self._session_recordings(
-                X, y, trial_ids, device)
+                X, y, trial_ids, device, align_time=self._align_sessions_in_time)
             invariant = self._session_invariant_codes(invariant_to, sessions, labels, strata)
         else:
             labels = Recording.from_arrays(X, y, trial_ids=trial_ids, device=device)
@@ -431,6 +463,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             self._check_adapt_labels(labels)
         sampler_factory, objective_factory = self._plan(
             user_kind, invariant_to is not None, "multi" if multisession else "single")
+        window_augmentations, _ = split_augmentations(self.augmentations)
         if self.augmentations is not None and self.batch_size is None:
             raise ValueError("augmentations: full-batch training (batch_size=None) embeds the "
                              "sequence as one convolution and cannot augment windows; set "
@@ -450,7 +483,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
                                              self.output_dimension).to(device))
                 init_parameters(encoders[-1], generator)
             encoder = torch.nn.ModuleList(encoders) if multisession else encoders[0]
-            objective = objective_factory(self).to(device)
+            objective = objective_factory(self, encoder, labels, generator).to(device)
             iterations = self.max_iterations
         rf = (encoder[0] if multisession else encoder).receptive_field
         for i, rec in enumerate(sessions):
@@ -460,19 +493,19 @@ class CEBRA(TransformerMixin, BaseEstimator):
         config = TrainerConfig(
             max_iterations=iterations,
             batch_size=self.batch_size,
-            num_negatives=self.num_negatives,
+            num_negatives=self._num_negatives(),
             learning_rate=self.learning_rate,
             optimizer_kwargs=self._optimizer_kwargs(),
             verbose=self.verbose,
             callback=callback,
             callback_frequency=callback_frequency,
             precision=self.precision,
-            augment=None if self.augmentations is None else Compose(self.augmentations),
+            augment=None if window_augmentations is None else Compose(window_augmentations),
         )
         trainer = Trainer(encoder, objective, sampler, sessions if multisession else labels,
                           generator, config)
         history = trainer.fit()
-        per_stratum = self.num_negatives or self.batch_size
+        per_stratum = self._num_negatives() or self.batch_size
         self.num_negatives_ = (int(sampler.pool.shape[0]) if self.batch_size is None
                                else per_stratum * (len(sessions) if multisession else 1))
         for p in [*encoder.parameters(), *objective.parameters()]:
@@ -525,12 +558,14 @@ class CEBRA(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _session_recordings(
-        X: Sequence[Any], y: Sequence[Any], trial_ids: Any, device: torch.device
+        X: Sequence[Any], y: Sequence[Any], trial_ids: Any, device: torch.device,
+        align_time: bool = True,
     ) -> tuple[list[Recording], Recording, torch.Tensor, str]:
         """Validate every session; lay their labels end to end in one label-only recording.
 
         Returns the per-session recordings, the joint label recording (no neural columns),
-        the session id of every joint index, and the user's label kind.
+        the session id of every joint index, and the user's label kind. Without labels and
+        with ``align_time``, the sessions' shared time index becomes the label.
         """
         num = len(X)
         for j, labels in enumerate(y):
@@ -556,7 +591,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
         if len(set(kinds)) > 1:
             raise ValueError(f"y: all sessions need the same kind of labels; got {kinds}.")
         kind = kinds[0]
-        if kind == "none":
+        if kind == "none" and not align_time:
+            continuous = [None] * num
+        elif kind == "none":
             lengths = [rec.num_samples for rec in sessions]
             if len(set(lengths)) > 1:
                 raise ValueError(
@@ -771,7 +808,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
                                  model.output_dimension) for n in fitted["session_features_"]]
         multisession = len(encoders) > 1
         encoder = torch.nn.ModuleList(encoders) if multisession else encoders[0]
-        objective = _infonce(model)
+        # the generator only initialises layers whose weights the checkpoint then replaces
+        objective = cls._objective_factory(model, encoder, None, torch.Generator())
 
         def part(prefix: str) -> dict:
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -784,7 +822,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
                              f"{error}") from None
         model.model_ = encoder.to(target).eval()
         model.objective_ = objective.to(target)
-        model.history_ = {k: part("history.")[k].numpy() for k in METRICS}
+        model.history_ = {k: part("history.")[k].numpy() for k in objective.metrics}
         model.classes_ = tensors["classes"].numpy() if "classes" in tensors else None
         model.num_sessions_ = len(encoders)
         model.session_features_ = list(fitted["session_features_"])

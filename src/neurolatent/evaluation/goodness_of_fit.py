@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurolatent.objectives.contrastive import ContrastiveObjective
 from neurolatent.recording import Recording
 from neurolatent.sampling import build_sampler
 from neurolatent.training import Trainer, TrainerConfig
@@ -28,6 +29,9 @@ def _evaluate(model, X: Any, y: tuple, session_id: int | None, num_batches: int,
               trial_ids: Any, random_state: int) -> tuple[float, int]:
     """Mean InfoNCE over ``num_batches`` batches and the number of negatives per reference."""
     model._check_fitted()
+    if not isinstance(model.objective_, ContrastiveObjective):
+        raise TypeError(f"model: goodness of fit is the InfoNCE loss of a CEBRA model; a "
+                        f"{type(model).__name__} model has no InfoNCE objective.")
     encoder = model._session_encoder(session_id)
     if isinstance(num_batches, bool) or not isinstance(num_batches, int) or num_batches < 1:
         raise ValueError(f"num_batches must be an int >= 1; got {num_batches!r}.")

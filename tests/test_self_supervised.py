@@ -1,0 +1,280 @@
+"""BYOL and MYOW: EMA, loss symmetry, mining, collapse, recovery of a ring latent, contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LinearRegression
+
+from neurolatent import BYOL, CEBRA, MYOW
+from neurolatent.augment import NeuronDropout, TemporalJitter
+from neurolatent.evaluation import goodness_of_fit_score
+from neurolatent.models import make_encoder
+from neurolatent.models.receptive_field import ReceptiveField
+from neurolatent.objectives.byol import (
+    BYOLObjective,
+    MYOWObjective,
+    byol_loss,
+    ema_update,
+    mine_views,
+    tau_schedule,
+)
+from neurolatent.recording import Recording
+from neurolatent.sampling import SamplingConfig, build_sampler
+from neurolatent.training import Trainer, TrainerConfig
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def ring_population(num_samples: int = 5000, num_neurons: int = 50, seed: int = 0):
+    """Poisson population tuned (von Mises) to a slowly drifting angle, under a fast global
+    gain fluctuation that dominates the largest principal components."""
+    rng = np.random.default_rng(seed)
+    theta = np.cumsum(rng.normal(0, 0.15, num_samples)) % (2 * np.pi)
+    preferred = rng.uniform(0, 2 * np.pi, num_neurons)
+    rate = 0.3 + 3.0 * np.exp(2.0 * (np.cos(theta[:, None] - preferred[None]) - 1))
+    gain = np.exp(rng.normal(0, 0.5, num_samples))[:, None]
+    return rng.poisson(rate * gain).astype(np.float32), theta
+
+
+def _trainer(objective_cls, steps=3, **kwargs):
+    g = _gen()
+    rec = Recording.from_arrays(torch.randn(300, 6, generator=g))
+    encoder = make_encoder("offset1-model", 6, 16, 4, g)
+    objective = objective_cls(encoder, 4, None, 32, 0.9, g, **kwargs)
+    if objective_cls is MYOWObjective:
+        objective.segments = rec.segment_ids()
+    sampler = build_sampler(rec, encoder.receptive_field, SamplingConfig("time"))
+    trainer = Trainer(encoder, objective, sampler, rec, g,
+                      TrainerConfig(max_iterations=steps, batch_size=32, num_negatives=64,
+                                    augment=NeuronDropout(0.2)))
+    return trainer
+
+
+# ----------------------------------------------------------------------------- EMA
+def test_ema_update_is_exact_and_target_gets_no_gradient():
+    trainer = _trainer(BYOLObjective)
+    objective, encoder = trainer.objective, trainer.encoder
+    old = [p.detach().clone() for p in objective.target_encoder.parameters()]
+    metrics = trainer.step()  # one optimiser step changes the online encoder
+    assert all(p.grad is None for p in objective.target_encoder.parameters())
+    assert all(not p.requires_grad for p in objective.target_encoder.parameters())
+    assert any(p.grad is not None for p in encoder.parameters())
+    online = [p.detach().clone() for p in encoder.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(old, online, strict=True))
+    objective.after_step(1, 10)
+    tau = tau_schedule(1, 10, 0.9)
+    assert objective.tau == tau and float(metrics[0]) >= 0
+    for new, before, now in zip(objective.target_encoder.parameters(), old, online,
+                                strict=True):
+        assert torch.equal(new, tau * before + (1 - tau) * now)
+    # the optimiser never sees target parameters
+    optimised = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
+    assert not optimised & {id(p) for p in objective.target_encoder.parameters()}
+
+
+def test_tau_schedule_and_plain_ema():
+    assert tau_schedule(0, 50, 0.98) == pytest.approx(0.98)
+    assert tau_schedule(25, 50, 0.98) == pytest.approx(0.99)
+    assert tau_schedule(50, 50, 0.98) == 1.0
+    target, online = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    expected = 0.7 * target.weight.detach() + 0.3 * online.weight.detach()
+    ema_update(target, online, 0.7)
+    assert torch.equal(target.weight, expected)
+
+
+# ----------------------------------------------------------------------------- loss
+def test_loss_is_symmetric_under_swapping_the_views():
+    g = _gen(1)
+    q1, q2, t1, t2 = (torch.randn(64, 5, generator=g) for _ in range(4))
+    assert torch.equal(byol_loss(q1, t2, q2, t1), byol_loss(q2, t1, q1, t2))
+    # the objective on a batch gives the same loss with reference and positive swapped
+    trainer = _trainer(BYOLObjective)
+    parts = trainer.sampler.sample(32, 1, _gen(2))
+    swapped = {"reference": parts["positive"], "positive": parts["reference"],
+               "negative": parts["negative"]}
+    a, _ = trainer.objective.batch_loss(trainer.batch(parts), trainer.encoder)
+    b, _ = trainer.objective.batch_loss(trainer.batch(swapped), trainer.encoder)
+    assert float(a.detach()) == pytest.approx(float(b.detach()), rel=1e-5)
+    # identical views through identical networks: zero loss
+    same = torch.nn.functional.normalize(torch.randn(10, 4, generator=g), dim=1)
+    assert float(byol_loss(same, same, same, same)) == pytest.approx(0.0, abs=1e-6)
+
+
+# ----------------------------------------------------------------------------- mining
+def test_mined_view_is_among_the_true_top_k():
+    g = _gen(3)
+    anchors = torch.randn(40, 8, generator=g)
+    candidates = torch.randn(300, 8, generator=g)
+    excluded = torch.rand(40, 300, generator=g) < 0.3
+    k = 5
+    cosine = torch.nn.functional.normalize(anchors, dim=1) @ torch.nn.functional.normalize(
+        candidates, dim=1).T
+    true_top = torch.topk(cosine.masked_fill(excluded, -2), k, dim=1).indices
+    seen = set()
+    for seed in range(30):
+        index, found = mine_views(anchors, candidates, k, excluded, _gen(seed))
+        assert bool(found.all())
+        assert bool((true_top == index[:, None]).any(1).all())
+        assert not bool(excluded[torch.arange(40), index].any())
+        seen |= set(index.tolist())
+    assert len(seen) > 40  # a random one of the k, not always the nearest
+
+
+def test_excluded_candidates_are_never_mined_even_when_nearest():
+    # planted: candidate j's embedding equals the embedding of sample j; the anchor's own
+    # neighbourhood (window) and its own trial are the nearest and must be skipped
+    g = _gen(4)
+    base = torch.randn(200, 6, generator=g)
+    segments = torch.repeat_interleave(torch.arange(4), 50)
+    anchors = torch.tensor([10, 60, 120, 199])
+    candidates = torch.arange(200)
+    emb = base.clone()
+    emb[anchors] = base[anchors]
+    for mode in ("window", "trial"):
+        obj = MYOWObjective(make_encoder("offset1-model", 3, 8, 6, g), 6, None, 16, 0.9, g,
+                            exclude_window=3, exclude_trial=mode == "trial", segments=segments)
+        # make the window neighbours and the whole trial the most similar candidates
+        planted = emb.clone()
+        for a in anchors.tolist():
+            same_trial = segments == segments[a]
+            planted[same_trial] = base[a] + 0.01 * torch.randn(int(same_trial.sum()), 6,
+                                                                generator=g)
+        excluded = obj.excluded(anchors, candidates)
+        for seed in range(20):
+            index, found = mine_views(planted[anchors], planted, 3, excluded, _gen(seed))
+            assert bool(found.all())
+            distance = (index - anchors).abs()
+            if mode == "window":
+                assert bool(((distance > 3) | (segments[index] != segments[anchors])).all())
+            else:
+                assert bool((segments[index] != segments[anchors]).all())
+    # an anchor with no eligible candidate is reported, and ignored by the loss
+    _, found = mine_views(torch.ones(1, 2), torch.ones(1, 2), 2,
+                          torch.ones(1, 1, dtype=torch.bool), _gen())
+    assert found.tolist() == [False]
+
+
+# ----------------------------------------------------------------------------- sampling
+def test_temporal_jitter_stays_within_k_and_the_trial():
+    trials = np.repeat(np.arange(20), 25)
+    rec = Recording.from_arrays(np.zeros((500, 2)), trial_ids=trials)
+    rf = ReceptiveField(2, 3)
+    sampler = build_sampler(rec, rf, SamplingConfig("time", jitter=4))
+    batch = sampler.sample(20_000, 1, _gen())
+    ref, pos = batch["reference"], batch["positive"]
+    valid = rec.valid_mask(rf)
+    assert bool(valid[pos].all())
+    assert bool(((pos - ref).abs() <= 4).all())
+    assert bool((rec.segments[pos] == rec.segments[ref]).all())
+    assert set((pos - ref).tolist()) == set(range(-4, 5))  # symmetric, t itself included
+    # every valid sample can be a reference (no edge samples lost, unlike t + delta)
+    assert set(ref.tolist()) == set(torch.nonzero(valid).reshape(-1).tolist())
+
+
+def test_temporal_jitter_in_estimators():
+    X = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    model = CEBRA(max_iterations=3, batch_size=32, device="cpu", random_state=0,
+                  augmentations=[TemporalJitter(2), NeuronDropout(0.1)]).fit(X)
+    assert model.transform(X).shape == (300, 8)
+    with pytest.raises(ValueError, match="TemporalJitter replaces time positives"):
+        CEBRA(max_iterations=2, batch_size=32, device="cpu",
+              augmentations=[TemporalJitter(2)]).fit(X, np.arange(300.0))
+    with pytest.raises(ValueError, match="at most one TemporalJitter"):
+        BYOL(max_iterations=2, batch_size=32, device="cpu",
+             augmentations=[TemporalJitter(1), TemporalJitter(2)]).fit(X)
+    with pytest.raises(TypeError, match="applied by the sampler"):
+        TemporalJitter(1)(torch.zeros(2, 3, 1), _gen())
+    with pytest.raises(ValueError, match="k must be an int >= 0"):
+        TemporalJitter(-1)
+
+
+# ----------------------------------------------------------------------------- training
+def test_myow_recovers_a_ring_latent_better_than_pca_and_does_not_collapse():
+    X, theta = ring_population()
+    target = np.c_[np.cos(theta), np.sin(theta)]
+    n = int(0.8 * len(X))
+
+    def r2(Z):
+        return LinearRegression().fit(Z[:n], target[:n]).score(Z[n:], target[n:])
+
+    model = MYOW(output_dimension=4, max_iterations=600, batch_size=256, exclude_window=20,
+                 mined_warmup=100, device="cpu", random_state=0).fit(X[:n])
+    Z = model.transform(X)
+    score, pca = r2(Z), r2(PCA(4).fit(X[:n]).transform(X))
+    print(f"ring latent (cos, sin) R2: MYOW {score:.3f}, PCA(4) {pca:.3f}")
+    assert score >= 0.8
+    assert score > pca + 0.05
+    # collapse guard: every dimension varies, and the embedding is not rank-deficient
+    std = Z.std(0)
+    singular = np.linalg.svd(Z - Z.mean(0), compute_uv=False)
+    p = singular / singular.sum()
+    effective_rank = float(np.exp(-(p * np.log(p)).sum()))
+    print(f"per-dimension std {np.round(std, 3)}, effective rank {effective_rank:.2f}")
+    assert std.min() > 0.1
+    assert effective_rank > 2.5
+    assert model.history_["mined_weight"][-1] == pytest.approx(0.5)
+    assert model.history_["tau"][-1] == pytest.approx(1.0)
+
+
+def test_byol_same_seed_same_embedding_and_save_load(tmp_path):
+    X, _ = ring_population(1200, 20)
+    kwargs = dict(max_iterations=20, batch_size=64, device="cpu", random_state=7,
+                  output_dimension=6)
+    a = BYOL(**kwargs).fit(X)
+    b = BYOL(**kwargs).fit(X)
+    assert np.array_equal(a.transform(X), b.transform(X))
+    assert not np.array_equal(a.transform(X), BYOL(**{**kwargs, "random_state": 8})
+                              .fit(X).transform(X))
+    for model in (a, MYOW(**kwargs, exclude_window=5).fit(X)):
+        path = tmp_path / f"{type(model).__name__}.safetensors"
+        model.save(path)
+        loaded = type(model).load(path)
+        assert np.array_equal(loaded.transform(X), model.transform(X))
+        assert loaded.get_params()["augmentations"][0].p_max == 0.8
+        assert list(loaded.history_) == list(model.history_)
+        sd = loaded.objective_.state_dict()
+        assert all(torch.equal(v, model.objective_.state_dict()[k]) for k, v in sd.items())
+    with pytest.raises(ValueError, match="holds a 'MYOW', not a BYOL"):
+        BYOL.load(tmp_path / "MYOW.safetensors")
+
+
+def test_multi_session_fit_and_trial_exclusion():
+    rng = np.random.default_rng(0)
+    X1, X2 = rng.poisson(2, size=(400, 12)).astype(float), rng.poisson(2, (300, 9)).astype(float)
+    model = MYOW(max_iterations=5, batch_size=32, device="cpu", random_state=0,
+                 exclude_window=5).fit([X1, X2])
+    assert model.transform(X2, session_id=1).shape == (300, 32)
+    assert model.num_sessions_ == 2
+    with pytest.raises(ValueError, match="session_id"):
+        model.transform(X1)
+    trials = np.repeat(np.arange(8), 50)
+    model = MYOW(max_iterations=3, batch_size=32, device="cpu", random_state=0).fit(
+        X1, trial_ids=trials)
+    assert model.objective_.exclude_trial
+
+
+def test_contract_and_errors(capsys):
+    X = np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32)
+    params = BYOL().get_params()
+    for name in ("model_architecture", "num_hidden_units", "output_dimension", "batch_size",
+                 "learning_rate", "max_iterations", "time_offsets", "device", "verbose",
+                 "random_state"):
+        assert name in params
+    BYOL(max_iterations=3, batch_size=32, device="cpu", verbose=True).fit(X, np.zeros(200))
+    assert "neurolatent" in capsys.readouterr().err  # the progress bar
+    with pytest.raises(ValueError, match="tau_base"):
+        BYOL(tau_base=1.5).fit(X)
+    with pytest.raises(ValueError, match="num_neighbors"):
+        MYOW(num_neighbors=0).fit(X)
+    with pytest.raises(TypeError, match="'batch_size' parameter of BYOL must be an int"):
+        BYOL(batch_size=None).fit(X)  # no full-batch mode
+    with pytest.raises(TypeError, match="unexpected keyword argument 'adapt'"):
+        BYOL(max_iterations=2, batch_size=32, device="cpu").fit(X, adapt=True)
+    model = BYOL(max_iterations=2, batch_size=32, device="cpu").fit(X)
+    with pytest.raises(TypeError, match="no InfoNCE objective"):
+        goodness_of_fit_score(model, X)
