@@ -59,14 +59,14 @@ def _plain(value):
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """Rows of equal keys → a GitHub table (floats to 3 significant digits)."""
-    keys = list(rows[0])
+    """Rows → a GitHub table (floats to 3 significant digits; a key a row lacks is "-")."""
+    keys = list(dict.fromkeys(k for row in rows for k in row))
 
     def cell(v):
         return f"{v:.3g}" if isinstance(v, float) else str(v)
 
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(cell(row[k]) for k in keys) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(row.get(k, "-")) for k in keys) + " |" for row in rows]
     return "\n".join(lines)
 
 

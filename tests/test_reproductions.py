@@ -56,6 +56,19 @@ def test_reaching_sleep_quick(tmp_path):
     assert behaviour["kNN acc."] > 0.45  # chance 0.125; measured 0.66
 
 
+def test_ssl_neural_quick(tmp_path):
+    data_dir("mihi_chewie")
+    results = _run("ssl_neural", tmp_path, "--quick")
+    rows = {r["method"]: r for r in results["summary"]}
+    assert set(rows) == {"MYOW", "BYOL", "CEBRA-Time", "CEBRA-Time + dropout",
+                         "supervised MLP", "raw-rate logistic"}
+    assert rows["raw-rate logistic"]["linear acc. (median)"] == pytest.approx(0.646, abs=0.002)
+    # 200 steps only: well above chance (0.125) already; measured MYOW 0.41, BYOL 0.44
+    assert rows["MYOW"]["linear acc. (median)"] > 0.3
+    assert {"angle acc.", "angle delta-acc.", "kNN acc."} <= set(rows["MYOW"])
+    assert results["targets"][0]["task"] == "chewie_20131003"
+
+
 def test_goodness_of_fit_quick(tmp_path):
     data_dir("rat_hippocampus")
     results = _run("goodness_of_fit", tmp_path, "--quick")
@@ -108,6 +121,22 @@ def test_reaching_sleep_full(tmp_path):
         # measured (3,000 steps): 0.646 and 0.693 on the Chewie days (raw rates 0.646, 0.747;
         # chance 0.125) and 0.925 on sleep states (raw rates 0.909, majority 0.573)
         assert best >= (0.88 if row["task"] == "mouse_ca1" else 0.55), row
+
+
+@pytest.mark.slow
+def test_ssl_neural_myow(tmp_path):
+    data_dir("mihi_chewie")
+    data_dir("mouse_sleep_states")
+    results = _run("ssl_neural", tmp_path, "--methods", "MYOW", "--seeds", "1",
+                   "--steps", "3000")
+    met = {c["task"]: c for c in results["targets"]}
+    # sleep states: >= 0.91 in every seed measured (0.919-0.925 over 3 seeds)
+    assert met["mouse_ca1"]["met"], met["mouse_ca1"]
+    # reaching: the test splits hold 16-18 trials and MYOW varies across seeds (day 1
+    # 0.557-0.696, day 2 0.573-0.760 over 3 seeds; raw rates 0.646 / 0.747), so the
+    # raw-rate target is reported in the JSON, not asserted; chance is 0.125
+    for task in ("chewie_20131003", "chewie_20131219"):
+        assert met[task]["MYOW linear acc."] > 0.5, met[task]
 
 
 @pytest.mark.slow
