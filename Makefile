@@ -4,7 +4,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench reproduce clean
+.PHONY: demo test test-slow lint bench bench-self reproduce clean
+
+# The official package lives in its own environment (same torch), never in ours.
+OFFICIAL := .venv-official
+OFFICIAL_STAMP := $(OFFICIAL)/.installed
+
+$(OFFICIAL_STAMP):
+	$(PYTHON) -m venv $(OFFICIAL)
+	$(OFFICIAL)/bin/python -m pip install --upgrade pip
+	$(OFFICIAL)/bin/python -m pip install "torch==2.13.0"
+	$(OFFICIAL)/bin/python -m pip install "cebra==0.6.1"
+	touch $(OFFICIAL_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +28,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m neurolatent demo
 
-test: $(STAMP)
+# The official environment is built too: a smoke test runs the side-by-side benchmark.
+test: $(STAMP) $(OFFICIAL_STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q
 
@@ -25,13 +37,18 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
-bench: $(STAMP)
-	$(PY) benchmarks/speed.py
+# Side-by-side speed/memory against the official cebra 0.6.1 (JSON + README table).
+bench: $(STAMP) $(OFFICIAL_STAMP)
+	$(PY) benchmarks/compare_official.py --official-python $(OFFICIAL)/bin/python
 
 # The paper's results (JSON + PNG in benchmarks/results/, pages in docs/); hours on a laptop CPU.
 reproduce: $(STAMP)
-	for script in synthetic rat_decoding reaching_sleep goodness_of_fit topology; do \
+	for script in synthetic rat_decoding reaching_sleep goodness_of_fit topology ssl_neural; do \
 		$(PY) benchmarks/$$script.py || exit 1; done
 
+# Our own speed figures only (no official package needed).
+bench-self: $(STAMP)
+	$(PY) benchmarks/speed.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(OFFICIAL) build *.egg-info src/*.egg-info

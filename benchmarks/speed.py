@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -18,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_official import peak_rss_mib
 
 CASES = {
     "time_T10k": {"T": 10_000, "labels": "none", "batch_size": 512},
@@ -68,7 +70,7 @@ def run_case(name: str, steps: int) -> dict:
         "labels": spec["labels"], "steps": steps,
         "steps_per_second": steps / fit_seconds,
         "transform_samples_per_second": T / transform_seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 

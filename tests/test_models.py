@@ -80,3 +80,54 @@ def test_transform_with_trials_pads_each_trial_separately():
     emb = model.transform(X, trial_ids=trials)
     assert emb.shape == (60, 8)
     np.testing.assert_allclose(emb[20:45], model.transform(X[20:45]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kernel", [1, 2, 3])
+@pytest.mark.parametrize("layout", ["contiguous", "gathered"])
+def test_gemm_convolution_equals_conv1d_forward_and_backward(kernel, layout):
+    from neurolatent.models.encoders import _GemmConv
+
+    g = torch.Generator().manual_seed(kernel)
+    layer = _GemmConv(7, 5, kernel)
+    reference = torch.nn.Conv1d(7, 5, kernel)
+    reference.load_state_dict(layer.state_dict())  # same parameters, same state dict
+    if layout == "contiguous":
+        x = torch.randn(11, 7, 9, generator=g)
+    else:  # the window gather's view: (batch, time, neurons) transposed
+        x = torch.randn(11, 9, 7, generator=g).transpose(1, 2)
+    x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out, expected = layer(x1), reference(x2)
+    assert out.shape == expected.shape
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    upstream = torch.randn(expected.shape, generator=g)
+    out.backward(upstream)
+    expected.backward(upstream)
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(layer.weight.grad, reference.weight.grad, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(layer.bias.grad, reference.bias.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_gemm_encoder_fit_matches_direct_convolution_fit(monkeypatch):
+    """The optimised layers change only the float summation order: a fixed-seed fit with
+    them matches the fit with PyTorch's direct convolution, and decodes the same."""
+    from sklearn.linear_model import LinearRegression
+
+    from neurolatent.datasets import place_cells
+    from neurolatent.models.encoders import _GemmConv
+
+    data = place_cells(num_samples=3000, num_neurons=30, seed=0)
+    X, y = data.neural, data.labels[:, 0]
+    params = dict(model_architecture="offset10-model", batch_size=256, max_iterations=60,
+                  output_dimension=3, device="cpu", random_state=0, learning_rate=3e-3)
+
+    def fit_and_score():
+        Z = CEBRA(**params).fit(X[:2400], y[:2400]).transform(X)
+        fit = LinearRegression().fit(Z[:2400], y[:2400])
+        return Z, fit.score(Z[2400:], y[2400:])
+
+    fast, fast_r2 = fit_and_score()
+    with monkeypatch.context() as patch:
+        patch.setattr(_GemmConv, "forward", torch.nn.Conv1d.forward)
+        direct, direct_r2 = fit_and_score()
+    assert np.abs(fast - direct).max() < 1e-3
+    assert abs(fast_r2 - direct_r2) < 1e-3

@@ -26,25 +26,41 @@ class _Skip(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int = 3):
         super().__init__()
-        self.conv = nn.Conv1d(channels, channels, kernel_size)
+        self.conv = _GemmConv(channels, channels, kernel_size)
         self.crop = (kernel_size - 1) // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[..., self.crop : x.shape[-1] - self.crop] + F.gelu(self.conv(x))
 
 
-class _Pointwise(nn.Conv1d):
-    """Kernel-1 convolution computed as a matrix product: same parameters as ``Conv1d``,
-    but about 3x faster forward+backward on CPU than the oneDNN convolution (measured on
-    the 1-sample MLP, batch 256)."""
+class _GemmConv(nn.Conv1d):
+    """Stride-1 convolution computed as one matrix product on channels-last columns.
 
-    def __init__(self, in_channels: int, out_channels: int):
-        super().__init__(in_channels, out_channels, 1)
+    Same parameters (and state dict) as ``nn.Conv1d``. The input's (batch, channels, time)
+    view is read as (batch, time, channels) -- contiguous when the previous layer was a
+    ``_GemmConv`` or the input came from the window gather -- its k shifted copies are laid
+    side by side (im2col by concatenation), and one GEMM over batch x time does the layer.
+    For the small channel counts and short windows of these encoders that is faster on CPU,
+    forward and backward, than the direct convolution. (Measured alternatives: ``unfold``
+    columns have a slow backward; one GEMM for all taps with shifted slice-sums spends its
+    backward zero-filling slice gradients.)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1):
+        super().__init__(in_channels, out_channels, kernel_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] == 1:
-            return F.linear(x[..., 0], self.weight[..., 0], self.bias)[..., None]
-        return F.linear(x.transpose(1, 2), self.weight[..., 0], self.bias).transpose(1, 2)
+        k = self.kernel_size[0]
+        rows = x.transpose(1, 2)  # (batch, time, channels)
+        if k == 1:
+            return F.linear(rows, self.weight[..., 0], self.bias).transpose(1, 2)
+        steps = rows.shape[1] - k + 1
+        if steps < 1:  # as nn.Conv1d does; negative slice bounds would silently wrap
+            raise RuntimeError(f"input of {rows.shape[1]} time steps is shorter than the "
+                               f"kernel ({k}).")
+        columns = torch.cat([rows[:, j : j + steps] for j in range(k)], dim=2)  # (b, t, k*c)
+        weight = self.weight.permute(0, 2, 1).reshape(self.out_channels, -1)  # (out, k*c)
+        return F.linear(columns, weight, self.bias).transpose(1, 2)
 
 
 class _Subsample4(nn.Module):
@@ -110,25 +126,25 @@ class ConvEncoder(nn.Module):
         if receptive_field == 1:
             # Paper: N->H, H->H, H->H/2 (bottleneck), ->out; v2 keeps the full width.
             widths = [H, H, H, H] if variant == "v2" else [H, H, max(H // 2, 1)]
-            self.input_layer = _Pointwise(num_neurons, widths[0])
+            self.input_layer = _GemmConv(num_neurons, widths[0])
             layers: list[nn.Module] = [nn.GELU()]
             for a, b in itertools.pairwise(widths):
-                layers += [_Pointwise(a, b), nn.GELU()]
-            layers.append(_Pointwise(widths[-1], num_output))
+                layers += [_GemmConv(a, b), nn.GELU()]
+            layers.append(_GemmConv(widths[-1], num_output))
         elif subsample == 4:
             if receptive_field != 40:
                 raise ValueError("the 4x-subsampling encoder has a receptive field of 40")
             self.input_layer = _Subsample4(num_neurons, H)  # rf 8, stride 4
             layers = [_Skip(H) for _ in range(3)]  # + 3 * 8
-            layers.append(nn.Conv1d(H, num_output, 3))  # + 8 = 40
+            layers.append(_GemmConv(H, num_output, 3))  # + 8 = 40
         else:
             last_kernel = 3 if receptive_field % 2 == 0 else 2
             num_blocks = (receptive_field - 1 - last_kernel) // 2
             if receptive_field < 3 or num_blocks < 0:
                 raise ValueError(f"unsupported receptive field {receptive_field}")
-            self.input_layer = nn.Conv1d(num_neurons, H, 2)
+            self.input_layer = _GemmConv(num_neurons, H, 2)
             layers = [nn.GELU(), *[_Skip(H) for _ in range(num_blocks)]]
-            layers.append(nn.Conv1d(H, num_output, last_kernel))
+            layers.append(_GemmConv(H, num_output, last_kernel))
         self.trunk = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -82,6 +82,7 @@ class Trainer:
         lengths = torch.tensor([0] + [r.num_samples for r in self.sessions])
         self.starts = torch.cumsum(lengths, 0).to(self.recording.device)
         params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
+        # PyTorch's default Adam implementation: measured faster here than fused=True
         self.optimizer = torch.optim.Adam(params, lr=config.learning_rate,
                                           **config.optimizer_kwargs)
 

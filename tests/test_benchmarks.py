@@ -1,0 +1,85 @@
+"""The side-by-side benchmark against the official package runs and writes complete JSON; the
+continuous training path never allocates a T x B (or T x T) tensor."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFICIAL = ROOT / ".venv-official" / "bin" / "python"
+
+
+@pytest.mark.skipif(not OFFICIAL.exists(), reason="the official cebra environment is not "
+                    "built (`make test` builds .venv-official; or run `make bench`)")
+def test_compare_official_smoke(tmp_path):
+    main = runpy.run_path(str(ROOT / "benchmarks" / "compare_official.py"),
+                          run_name="smoke")["main"]
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- compare-official:begin -->\nold\n<!-- compare-official:end -->\n")
+    main(["--quick", "--repeats", "1", "--budget", "1", "--official-python", str(OFFICIAL),
+          "--configs", "continuous_T10k", "transform_T100k", "--out-dir", str(tmp_path),
+          "--docs-dir", str(tmp_path / "docs"), "--readme", str(readme)])
+    report = json.loads((tmp_path / "compare_official_quick.json").read_text())
+    assert report["machine"]["matmul_gflops"] > 0 and report["machine"]["conv1d_gflops"] > 0
+    assert report["settings"]["threads"] == 2
+    for name, row in report["configs"].items():
+        for library in ("neurolatent", "official"):
+            part = row[library]
+            assert "errors" not in part, (name, library, part.get("errors"))
+            assert part["runs"] == 1
+            for key in ("steps_per_second", "fit_seconds", "transform_samples_per_second",
+                        "peak_rss_mib", "gflops_per_second", "flops_per_step"):
+                assert part[key] is not None and part[key] > 0, (name, library, key)
+            assert set(part["phase_ms"]) == {"sampling", "gather", "forward", "backward",
+                                             "optimizer"}
+        # the same architecture and batch: both count the same FLOPs per step (+- loss ops)
+        ours, official = row["neurolatent"]["flops_per_step"], row["official"]["flops_per_step"]
+        assert ours == pytest.approx(official, rel=0.05)
+        for key in ("steps_per_second", "transform_samples_per_second", "peak_rss_mib"):
+            assert row["ratio"][key] > 0
+    libraries = [r["library"] for r in report["runs"]]
+    assert libraries == ["neurolatent", "official"] * 2  # alternated, per configuration
+    assert {c["config"] for c in report["targets"]} >= {"continuous_T10k", "transform_T100k"}
+    assert all({"value", "target", "met", "shortfall", "bound"} <= set(c)
+               for c in report["targets"])
+
+
+class _LargestTensor(TorchDispatchMode):
+    """Records the largest tensor any torch operation produces."""
+
+    def __init__(self):
+        super().__init__()
+        self.largest = (0, None)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for tensor in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(tensor, torch.Tensor) and tensor.numel() > self.largest[0]:
+                self.largest = (tensor.numel(), (str(func), tuple(tensor.shape)))
+        return out
+
+
+def test_continuous_fit_memory_is_o_b2_plus_tn():
+    from neurolatent import CEBRA
+
+    T, N, B = 60_000, 8, 64
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(T, N)).astype(np.float32)
+    y = np.cumsum(rng.normal(size=(T, 2)), 0).astype(np.float32)  # 2-D: the tree path
+    model = CEBRA("offset10-model", batch_size=B, max_iterations=3, device="cpu",
+                  random_state=0)
+    mode = _LargestTensor()
+    with mode:
+        model.fit(X, y)
+    size, where = mode.largest
+    # T*N (the recording) is 480k; T*B would be 3.84M. Nothing may come close to T*B.
+    print(f"largest tensor in a continuous fit: {size} elements from {where}")
+    assert size <= 2 * T * N + 16 * B * B, where
+    assert size < T * B / 4
