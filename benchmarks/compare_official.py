@@ -180,6 +180,10 @@ def _official_step_parts(model, spec, Xs, ys):
     solver, net, loader, _ = model._prepare_fit(*_fit_args(Xs, ys))
     solver.to(model.device_)
     net.train()
+    if not hasattr(solver, "neural") and type(solver).__name__.startswith("Batch"):
+        # the full-batch solver sets these at the start of its fit()
+        solver.offset, solver.neural = loader.dataset.offset, loader.dataset.neural.T[None]
+        solver._mode = "convolutional"
 
     def sample():
         return loader.get_indices(loader.batch_size)
@@ -189,6 +193,8 @@ def _official_step_parts(model, spec, Xs, ys):
 
     def forward(batch):
         prediction = solver._inference(batch)
+        if isinstance(prediction, tuple):  # some solvers return (reference, positive, negative)
+            return solver.criterion(*prediction[:3])[0]
         return solver.criterion(prediction.reference, prediction.positive,
                                 prediction.negative)[0]
 
@@ -440,6 +446,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out-dir", type=Path, default=HERE / "results")
     parser.add_argument("--docs-dir", type=Path, default=ROOT / "docs")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other configurations of an existing JSON")
     parser.add_argument("--worker", choices=LIBRARIES, help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -475,6 +483,13 @@ def main(argv: list[str] | None = None) -> dict:
                 print(json.dumps(result), flush=True)
         runs += mine
         rows[name] = summarise(name, spec, mine)
+    out = args.out_dir / ("compare_official_quick.json" if args.quick else
+                          "compare_official.json")
+    if args.merge and out.exists():  # re-measured configurations replace the stored ones
+        previous = json.loads(out.read_text())
+        rows = {**{k: v for k, v in previous["configs"].items() if k not in rows}, **rows}
+        rows = {k: rows[k] for k in table if k in rows}
+        runs = [r for r in previous["runs"] if r["config"] not in names] + runs
     checks = check_targets(rows)
     import torch
 
@@ -490,8 +505,6 @@ def main(argv: list[str] | None = None) -> dict:
         "configs": rows, "targets": checks, "runs": runs,
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    out = args.out_dir / ("compare_official_quick.json" if args.quick else
-                          "compare_official.json")
     out.write_text(json.dumps(report, indent=2))
     text = readme_table(rows)
     note = (f"Measured by `make bench` ({args.threads} threads, {args.repeats} alternating "

