@@ -39,9 +39,10 @@ def test_compare_official_smoke(tmp_path):
                 assert part[key] is not None and part[key] > 0, (name, library, key)
             assert set(part["phase_ms"]) == {"sampling", "gather", "forward", "backward",
                                              "optimizer"}
-        # the same architecture and batch: both count the same FLOPs per step (+- loss ops)
+        # the same architecture and batch: the same FLOPs per step, except that our narrowing
+        # input layer also multiplies the edge rows whose shifted sums it discards (+7 %)
         ours, official = row["neurolatent"]["flops_per_step"], row["official"]["flops_per_step"]
-        assert ours == pytest.approx(official, rel=0.05)
+        assert official <= ours <= 1.1 * official
         for key in ("steps_per_second", "transform_samples_per_second", "peak_rss_mib"):
             assert row["ratio"][key] > 0
     libraries = [r["library"] for r in report["runs"]]

@@ -227,6 +227,7 @@ def test_byol_same_seed_same_embedding_and_save_load(tmp_path):
                   output_dimension=6)
     a = BYOL(**kwargs).fit(X)
     b = BYOL(**kwargs).fit(X)
+    assert not any(p.requires_grad for p in a.objective_.target_encoder.parameters())
     assert np.array_equal(a.transform(X), b.transform(X))
     assert not np.array_equal(a.transform(X), BYOL(**{**kwargs, "random_state": 8})
                               .fit(X).transform(X))

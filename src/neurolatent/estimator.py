@@ -508,8 +508,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
         per_stratum = self._num_negatives() or self.batch_size
         self.num_negatives_ = (int(sampler.pool.shape[0]) if self.batch_size is None
                                else per_stratum * (len(sessions) if multisession else 1))
-        for p in [*encoder.parameters(), *objective.parameters()]:
-            p.requires_grad_(True)
+        if adapt:  # unfreeze what adaptation froze (never an objective's EMA target)
+            for p in [*encoder.parameters(), *objective.parameters()]:
+                p.requires_grad_(True)
 
         self.model_ = encoder
         self.objective_ = objective
