@@ -236,6 +236,8 @@ def worker(library: str, name: str, spec: dict, budget: float, threads: int) -> 
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)  # the official package draws from the global RNG
+    _version(library)  # imports the library: its resident size before any data is the floor
+    import_rss = peak_rss_mib()
     Xs, ys = make_data(spec)
     # warm-up (imports, allocator, first-call overheads) and a rate estimate for the budget
     _, _, warm_rate = _timed_fit(library, spec, Xs, ys, 4)
@@ -265,6 +267,7 @@ def worker(library: str, name: str, spec: dict, budget: float, threads: int) -> 
     compute_ms = phase_ms["forward"] + phase_ms["backward"] if phase_ms else 0
     result["gflops_per_second"] = flops / (compute_ms * 1e-3) / 1e9 if compute_ms else None
     result["peak_rss_mib"] = peak_rss_mib()
+    result["import_rss_mib"] = import_rss
     result["versions"] = {"torch": torch.__version__, "library": _version(library)}
     return result
 
@@ -343,7 +346,7 @@ def summarise(name: str, spec: dict, runs: list[dict]) -> dict:
         errors = [r["error"] for r in runs if r["library"] == library and "error" in r]
         part = {key: _median(mine, key) for key in (
             "steps_per_second", "fit_seconds", "transform_samples_per_second", "peak_rss_mib",
-            "gflops_per_second", "flops_per_step")}
+            "import_rss_mib", "gflops_per_second", "flops_per_step")}
         profiled = [r for r in mine if r.get("phase_ms")]
         part["phase_ms"] = ({p: statistics.median(r["phase_ms"][p] for r in profiled)
                              for p in PHASES} if profiled else None)
@@ -388,11 +391,21 @@ def check_targets(rows: dict) -> list[dict]:
 def _rss_check(name: str, row: dict) -> dict:
     value = row["ratio"]["peak_rss_mib"]
     met = value <= RSS_TARGET
-    ours = row["neurolatent"]["peak_rss_mib"]
+    ours, official = row["neurolatent"], row["official"]
+    bound = ""
+    if not met:
+        floor = ours.get("import_rss_mib")
+        bound = f"our peak {ours['peak_rss_mib']:.0f} MiB"
+        if floor and official.get("import_rss_mib"):
+            # what each library adds on top of its imports; the shared floor (interpreter,
+            # torch, scikit-learn/scipy, and torch.optim's import of torch._dynamo on the
+            # first step) is what keeps small recordings above the target
+            bound += (f", of which {floor:.0f} MiB after import (official "
+                      f"{official['import_rss_mib']:.0f}); above the import: ours "
+                      f"{ours['peak_rss_mib'] - floor:.0f} vs official "
+                      f"{official['peak_rss_mib'] - official['import_rss_mib']:.0f} MiB")
     return {"config": name, "metric": "peak_rss ratio", "value": value, "target": RSS_TARGET,
-            "met": met, "shortfall": None if met else value / RSS_TARGET,
-            "bound": "" if met else (f"our peak {ours:.0f} MiB: the Python interpreter, torch "
-                                     "and the recording itself set the floor")}
+            "met": met, "shortfall": None if met else value / RSS_TARGET, "bound": bound}
 
 
 def _bound(row: dict, what: str) -> str:

@@ -37,6 +37,7 @@ def test_compare_official_smoke(tmp_path):
             for key in ("steps_per_second", "fit_seconds", "transform_samples_per_second",
                         "peak_rss_mib", "gflops_per_second", "flops_per_step"):
                 assert part[key] is not None and part[key] > 0, (name, library, key)
+            assert 0 < part["import_rss_mib"] <= part["peak_rss_mib"]
             assert set(part["phase_ms"]) == {"sampling", "gather", "forward", "backward",
                                              "optimizer"}
         # the same architecture and batch: the same FLOPs per step, except that our narrowing

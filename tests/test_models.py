@@ -50,6 +50,22 @@ def test_dense_sequence_equals_per_window_evaluation(name):
     torch.testing.assert_close(dense, enc.embed_windows(windows), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("length", [1, 3, 50, 117])
+def test_padded_sequence_equals_edge_repeated_windows(name, length):
+    # embed_sequence(pad=True) embeds the edges from short padded segments and the
+    # interior in place; every row must equal the window of the edge-repeated sequence
+    enc = make_encoder(name, 5, 8, 3, torch.Generator().manual_seed(3)).eval()
+    rf = enc.receptive_field
+    neural = torch.randn(length, 5, generator=torch.Generator().manual_seed(4))
+    padded = torch.cat([neural[:1].expand(rf.left, -1), neural,
+                        neural[-1:].expand(rf.right - 1, -1)])
+    windows = padded[torch.arange(length)[:, None] + torch.arange(rf.size)].transpose(1, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(enc.embed_sequence(neural, chunk_size=16, pad=True),
+                                   enc.embed_windows(windows), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("pad", [True, False])
 def test_transform_padding_and_windowed_equivalence(pad):
     rng = np.random.default_rng(0)
@@ -84,17 +100,18 @@ def test_transform_with_trials_pads_each_trial_separately():
 
 @pytest.mark.parametrize("kernel", [1, 2, 3])
 @pytest.mark.parametrize("layout", ["contiguous", "gathered"])
-def test_gemm_convolution_equals_conv1d_forward_and_backward(kernel, layout):
+@pytest.mark.parametrize("channels", [(7, 5), (5, 5), (4, 6)])  # narrowing, square, widening
+def test_gemm_convolution_equals_conv1d_forward_and_backward(kernel, layout, channels):
     from neurolatent.models.encoders import _GemmConv
 
     g = torch.Generator().manual_seed(kernel)
-    layer = _GemmConv(7, 5, kernel)
-    reference = torch.nn.Conv1d(7, 5, kernel)
+    layer = _GemmConv(*channels, kernel)
+    reference = torch.nn.Conv1d(*channels, kernel)
     reference.load_state_dict(layer.state_dict())  # same parameters, same state dict
     if layout == "contiguous":
-        x = torch.randn(11, 7, 9, generator=g)
+        x = torch.randn(11, channels[0], 9, generator=g)
     else:  # the window gather's view: (batch, time, neurons) transposed
-        x = torch.randn(11, 9, 7, generator=g).transpose(1, 2)
+        x = torch.randn(11, 9, channels[0], generator=g).transpose(1, 2)
     x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
     out, expected = layer(x1), reference(x2)
     assert out.shape == expected.shape
@@ -105,6 +122,24 @@ def test_gemm_convolution_equals_conv1d_forward_and_backward(kernel, layout):
     torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(layer.weight.grad, reference.weight.grad, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(layer.bias.grad, reference.bias.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4])
+def test_shift_functions_pass_gradcheck(kernel):
+    # the hand-written backwards of the im2col columns and the shifted tap sum
+    from neurolatent.models.encoders import _ShiftedColumns, _ShiftedSum
+
+    g = torch.Generator().manual_seed(kernel)
+    rows = torch.randn(3, 8, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda r: _ShiftedColumns.apply(r, kernel), (rows,))
+    taps = torch.randn(3, 8, 2 * kernel, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: _ShiftedSum.apply(t, kernel), (taps,))
+    # forward: column block j is the input shifted by j; the sum adds tap j at t + j
+    columns = _ShiftedColumns.apply(rows, kernel)
+    for j in range(kernel):
+        torch.testing.assert_close(columns[..., 4 * j : 4 * j + 4], rows[:, j : j + 9 - kernel])
+    expected = sum(taps[:, j : j + 9 - kernel, 2 * j : 2 * j + 2] for j in range(kernel))
+    torch.testing.assert_close(_ShiftedSum.apply(taps, kernel), expected)
 
 
 def test_gemm_encoder_fit_matches_direct_convolution_fit(monkeypatch):

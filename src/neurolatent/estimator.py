@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
@@ -702,11 +701,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
         with torch.inference_mode():
             for start, stop in bounds:
                 piece = data[start:stop]
-                if self.pad_before_transform:
-                    piece = F.pad(piece.t()[None], (rf.left, rf.right - 1), mode="replicate")[0].t()
-                elif piece.shape[0] < rf.size:
+                if not self.pad_before_transform and piece.shape[0] < rf.size:
                     continue
-                out.append(encoder.embed_sequence(piece, chunk).float())
+                out.append(encoder.embed_sequence(piece, chunk, pad=self.pad_before_transform)
+                           .float())
         return torch.cat(out).cpu().numpy()
 
     def _session_encoder(self, session_id: int | None) -> ConvEncoder:

@@ -65,13 +65,59 @@ class _GemmConv(nn.Conv1d):
             # to every step in one GEMM, (b*t, in) x (in, k*out), and add tap j's result
             # at t + j -- the intermediate is k*out wide instead of the k*in of im2col.
             taps = F.linear(rows, self.weight.permute(2, 0, 1).reshape(k * out, -1))
-            result = taps[:, :steps, :out] + self.bias
-            for j in range(1, k):
-                result = result + taps[:, j : j + steps, j * out : (j + 1) * out]
-            return result.transpose(1, 2)
-        columns = torch.cat([rows[:, j : j + steps] for j in range(k)], dim=2)  # (b, t, k*c)
+            return (_ShiftedSum.apply(taps, k) + self.bias).transpose(1, 2)
+        columns = _ShiftedColumns.apply(rows, k)  # (b, t, k*c)
         weight = self.weight.permute(0, 2, 1).reshape(out, -1)  # (out, k*c)
         return F.linear(columns, weight, self.bias).transpose(1, 2)
+
+
+# The two shift operations below are written as autograd functions because autograd's
+# backward of a slice allocates a zero-filled tensor of the full input size per slice and
+# then adds them up; for k shifted slices that was a quarter of a training step. Each
+# backward here fills one buffer once and accumulates the k shifted gradients into it.
+
+
+class _ShiftedColumns(torch.autograd.Function):
+    """(b, t, c) -> (b, t - k + 1, k*c): the k time-shifted copies side by side."""
+
+    @staticmethod
+    def forward(ctx, rows: torch.Tensor, k: int) -> torch.Tensor:
+        steps = rows.shape[1] - k + 1
+        ctx.k, ctx.shape = k, rows.shape
+        return torch.cat([rows[:, j : j + steps] for j in range(k)], dim=2)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        k, (_, time, channels) = ctx.k, ctx.shape
+        steps = time - k + 1
+        out = grad.new_empty(ctx.shape)
+        out[:, :steps] = grad[..., :channels]
+        out[:, steps:] = 0
+        for j in range(1, k):
+            out[:, j : j + steps] += grad[..., j * channels : (j + 1) * channels]
+        return out, None
+
+
+class _ShiftedSum(torch.autograd.Function):
+    """(b, t, k*o) -> (b, t - k + 1, o): sum over j of block j shifted back by j steps."""
+
+    @staticmethod
+    def forward(ctx, taps: torch.Tensor, k: int) -> torch.Tensor:
+        steps, width = taps.shape[1] - k + 1, taps.shape[2] // k
+        ctx.k, ctx.shape = k, taps.shape
+        result = taps[:, :steps, :width].clone()
+        for j in range(1, k):
+            result += taps[:, j : j + steps, j * width : (j + 1) * width]
+        return result
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        k, (_, time, total) = ctx.k, ctx.shape
+        steps, width = time - k + 1, total // k
+        out = grad.new_zeros(ctx.shape)
+        for j in range(k):
+            out[:, j : j + steps, j * width : (j + 1) * width] = grad
+        return out, None
 
 
 class _Subsample4(nn.Module):
@@ -169,7 +215,8 @@ class ConvEncoder(nn.Module):
         """(batch, neurons, receptive field) -> (batch, num_output)."""
         return self.forward(windows)[..., 0]
 
-    def embed_sequence(self, neural: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+    def embed_sequence(self, neural: torch.Tensor, chunk_size: int | None = None,
+                       pad: bool = False) -> torch.Tensor:
         """Embed every complete window of a (time, neurons) sequence.
 
         Output row ``i`` is the embedding of the window ``[i, i + rf.size)``, i.e. of time
@@ -178,12 +225,20 @@ class ConvEncoder(nn.Module):
         time point instead of once per window. Strided (subsampling) models are run once
         per phase and interleaved, giving the same result as per-window evaluation.
 
+        With ``pad=True`` the sequence is extended by repeating its first sample
+        ``rf.left`` times and its last ``rf.right - 1`` times, so row ``i`` embeds time
+        ``i`` and every sample gets an embedding.
+
         Examples
         --------
         >>> enc = ConvEncoder(4, 8, 2, receptive_field=5)
         >>> enc.embed_sequence(torch.randn(30, 4), chunk_size=7).shape
         torch.Size([26, 2])
+        >>> enc.embed_sequence(torch.randn(30, 4), pad=True).shape
+        torch.Size([30, 2])
         """
+        if pad:
+            return self._embed_padded(neural, chunk_size)
         size = self.receptive_field.size
         num_out = neural.shape[0] - size + 1
         x = neural.t().unsqueeze(0)  # (1, neurons, time)
@@ -202,6 +257,29 @@ class ConvEncoder(nn.Module):
                 out[phase :: self.stride] = self.forward(segment[..., phase:])[0].t()
             pieces.append(out)
         return torch.cat(pieces, dim=0)
+
+    def _embed_padded(self, neural: torch.Tensor, chunk_size: int | None) -> torch.Tensor:
+        # Only the edge windows see repeated samples: embedding them from two short padded
+        # segments, and the interior from the sequence itself, avoids copying (and, in a
+        # transposed layout, slowly padding) the whole recording -- the padded copy took
+        # 60 % of transform time at T = 100k.
+        rf = self.receptive_field
+        size, length = rf.size, neural.shape[0]
+        if length < 2 * size or self.stride > 1:  # short trials: one small padded copy
+            return self.embed_sequence(_repeat_edges(neural, rf.left, rf.right - 1),
+                                       chunk_size)
+        pieces = [self.embed_sequence(neural, chunk_size)]
+        if rf.left > 0:
+            pieces.insert(0, self.embed_sequence(_repeat_edges(neural[: size - 1], rf.left, 0)))
+        if rf.right > 1:
+            edge = neural[length - size + 1 :]
+            pieces.append(self.embed_sequence(_repeat_edges(edge, 0, rf.right - 1)))
+        return torch.cat(pieces, dim=0)
+
+
+def _repeat_edges(neural: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """(time, neurons) with the first row repeated ``before`` and the last ``after`` times."""
+    return torch.cat([neural[:1].expand(before, -1), neural, neural[-1:].expand(after, -1)])
 
 
 def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
