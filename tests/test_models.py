@@ -142,6 +142,38 @@ def test_shift_functions_pass_gradcheck(kernel):
     torch.testing.assert_close(_ShiftedSum.apply(taps, kernel), expected)
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "gathered"])
+def test_residual_block_equals_conv_gelu_in_training_and_evaluation(layout):
+    # training takes the fused residual block (hand-written backward), evaluation the
+    # plain operations; both must be the paper's x[crop] + GELU(conv(x)), values and grads
+    import torch.nn.functional as F
+
+    from neurolatent.models.encoders import _Skip, _SkipBlock
+
+    g = torch.Generator().manual_seed(5)
+    block = _Skip(6).double()
+    if layout == "contiguous":
+        x = torch.randn(5, 6, 11, generator=g, dtype=torch.float64)
+    else:
+        x = torch.randn(5, 11, 6, generator=g, dtype=torch.float64).transpose(1, 2)
+    weight = block.conv.weight.permute(0, 2, 1).reshape(6, -1).detach().requires_grad_(True)
+    bias = block.conv.bias.detach().clone().requires_grad_(True)
+    rows = x.transpose(1, 2).clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda r, w, b: _SkipBlock.apply(r, w, b, 1),
+                                    (rows, weight, bias))
+    for training in (True, False):
+        block.train(training)
+        x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        out = block(x1)
+        expected = x2[..., 1:-1] + F.gelu(F.conv1d(x2, block.conv.weight, block.conv.bias))
+        torch.testing.assert_close(out, expected)
+        upstream = torch.randn(out.shape, generator=g, dtype=torch.float64)
+        params = [block.conv.weight, block.conv.bias]
+        for a, b in zip(torch.autograd.grad(out, [x1, *params], upstream),
+                        torch.autograd.grad(expected, [x2, *params], upstream), strict=True):
+            torch.testing.assert_close(a, b)
+
+
 def test_gemm_encoder_fit_matches_direct_convolution_fit(monkeypatch):
     """The optimised layers change only the float summation order: a fixed-seed fit with
     them matches the fit with PyTorch's direct convolution, and decodes the same."""

@@ -30,7 +30,12 @@ class _Skip(nn.Module):
         self.crop = (kernel_size - 1) // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[..., self.crop : x.shape[-1] - self.crop] + F.gelu(self.conv(x))
+        conv = self.conv
+        if (not _fused_backward(self) or torch.is_autocast_enabled(x.device.type)
+                or x.shape[-1] < conv.kernel_size[0]):
+            return x[..., self.crop : x.shape[-1] - self.crop] + F.gelu(conv(x))
+        weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)  # (out, k*c)
+        return _SkipBlock.apply(x.transpose(1, 2), weight, conv.bias, self.crop).transpose(1, 2)
 
 
 class _GemmConv(nn.Conv1d):
@@ -43,6 +48,8 @@ class _GemmConv(nn.Conv1d):
     a narrowing layer (fewer outputs than inputs) instead applies all taps in one GEMM and
     sums the shifted results. For the small channel counts and short windows of these
     encoders that is faster on CPU, forward and backward, than the direct convolution.
+    In training, both shifts have hand-written backwards (``_ShiftedColumns``,
+    ``_ShiftedSum``; residual blocks use ``_SkipBlock``).
     (Measured alternatives: ``unfold`` columns have a slow backward; shifted sums for the
     square hidden layers spend their backward zero-filling slice gradients.)
     """
@@ -65,16 +72,39 @@ class _GemmConv(nn.Conv1d):
             # to every step in one GEMM, (b*t, in) x (in, k*out), and add tap j's result
             # at t + j -- the intermediate is k*out wide instead of the k*in of im2col.
             taps = F.linear(rows, self.weight.permute(2, 0, 1).reshape(k * out, -1))
-            return (_ShiftedSum.apply(taps, k) + self.bias).transpose(1, 2)
-        columns = _ShiftedColumns.apply(rows, k)  # (b, t, k*c)
+            summed = _ShiftedSum.apply(taps, k) if _fused_backward(self) else _shifted_sum(
+                taps, k)
+            return (summed + self.bias).transpose(1, 2)
+        # (b, t, k*c)
+        columns = (_ShiftedColumns.apply(rows, k) if _fused_backward(self)
+                   else _shifted_columns(rows, k))
         weight = self.weight.permute(0, 2, 1).reshape(out, -1)  # (out, k*c)
         return F.linear(columns, weight, self.bias).transpose(1, 2)
 
 
-# The two shift operations below are written as autograd functions because autograd's
+# The shift operations below are also written as autograd functions because autograd's
 # backward of a slice allocates a zero-filled tensor of the full input size per slice and
 # then adds them up; for k shifted slices that was a quarter of a training step. Each
 # backward here fills one buffer once and accumulates the k shifted gradients into it.
+# They serve training only: evaluation (transform, torch.func Jacobians, which would need
+# functorch rules) takes the plain operations, which compute the same values.
+
+
+def _fused_backward(module: nn.Module) -> bool:
+    return module.training and torch.is_grad_enabled()
+
+
+def _shifted_columns(rows: torch.Tensor, k: int) -> torch.Tensor:
+    steps = rows.shape[1] - k + 1
+    return torch.cat([rows[:, j : j + steps] for j in range(k)], dim=2)
+
+
+def _shifted_sum(taps: torch.Tensor, k: int) -> torch.Tensor:
+    steps, width = taps.shape[1] - k + 1, taps.shape[2] // k
+    result = taps[:, :steps, :width]
+    for j in range(1, k):
+        result = result + taps[:, j : j + steps, j * width : (j + 1) * width]
+    return result
 
 
 class _ShiftedColumns(torch.autograd.Function):
@@ -82,20 +112,56 @@ class _ShiftedColumns(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, rows: torch.Tensor, k: int) -> torch.Tensor:
-        steps = rows.shape[1] - k + 1
         ctx.k, ctx.shape = k, rows.shape
-        return torch.cat([rows[:, j : j + steps] for j in range(k)], dim=2)
+        return _shifted_columns(rows, k)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        k, (_, time, channels) = ctx.k, ctx.shape
-        steps = time - k + 1
-        out = grad.new_empty(ctx.shape)
-        out[:, :steps] = grad[..., :channels]
-        out[:, steps:] = 0
-        for j in range(1, k):
-            out[:, j : j + steps] += grad[..., j * channels : (j + 1) * channels]
-        return out, None
+        return _unshift_columns(grad, ctx.shape, ctx.k), None
+
+
+def _unshift_columns(grad: torch.Tensor, shape: torch.Size, k: int) -> torch.Tensor:
+    """The gradient of the input of ``_shifted_columns`` from that of its columns."""
+    channels, steps = shape[2], shape[1] - k + 1
+    out = grad.new_empty(shape)
+    out[:, :steps] = grad[..., :channels]
+    out[:, steps:] = 0
+    for j in range(1, k):
+        out[:, j : j + steps] += grad[..., j * channels : (j + 1) * channels]
+    return out
+
+
+class _SkipBlock(torch.autograd.Function):
+    """Residual block on channels-last rows (b, t, c): ``rows[crop] + GELU(cols @ W.T + b)``.
+
+    One function instead of autograd's graph of slice / cat / linear / GELU / add: the
+    backward accumulates the residual gradient and the k shifted column gradients into a
+    single input-gradient buffer (the residual's slice alone cost a zero-filled copy of the
+    block input per step).
+    """
+
+    @staticmethod
+    def forward(ctx, rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                crop: int) -> torch.Tensor:
+        k = 2 * crop + 1
+        steps = rows.shape[1] - k + 1
+        columns = _shifted_columns(rows, k)
+        before = F.linear(columns, weight, bias)
+        ctx.save_for_backward(columns, weight, before)
+        ctx.crop, ctx.shape = crop, rows.shape
+        return rows[:, crop : crop + steps] + F.gelu(before)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        columns, weight, before = ctx.saved_tensors
+        crop, steps = ctx.crop, grad.shape[1]
+        grad_before = torch.ops.aten.gelu_backward(grad, before)
+        flat = grad_before.reshape(-1, grad_before.shape[-1])
+        grad_weight = flat.t() @ columns.reshape(-1, columns.shape[-1])
+        grad_bias = flat.sum(0)
+        out = _unshift_columns(grad_before @ weight, ctx.shape, 2 * crop + 1)
+        out[:, crop : crop + steps] += grad  # the residual path
+        return out, grad_weight, grad_bias, None
 
 
 class _ShiftedSum(torch.autograd.Function):
@@ -103,12 +169,8 @@ class _ShiftedSum(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, taps: torch.Tensor, k: int) -> torch.Tensor:
-        steps, width = taps.shape[1] - k + 1, taps.shape[2] // k
         ctx.k, ctx.shape = k, taps.shape
-        result = taps[:, :steps, :width].clone()
-        for j in range(1, k):
-            result += taps[:, j : j + steps, j * width : (j + 1) * width]
-        return result
+        return _shifted_sum(taps, k)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
