@@ -13,6 +13,7 @@ mean over folds).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> dict:
     args.add_argument("--steps-behavior", type=int, default=10_000)
     args.add_argument("--steps-time", type=int, default=4_000)
     args.add_argument("--seed", type=int, default=0)
+    args.add_argument("--merge", action="store_true",
+                      help="keep the stored JSON's runs that this invocation does not re-run "
+                           "(method, dimension, fold), so dimensions can be added one by one")
     options = args.parse_args(argv)
     if options.quick:
         options.dims, options.folds, options.methods = [3], [0], ["CEBRA-Behavior"]
@@ -85,20 +89,29 @@ def main(argv: list[str] | None = None) -> dict:
     steps = {"CEBRA-Behavior": options.steps_behavior, "CEBRA-Time": options.steps_time}
     runs = [run_one(fold, method, dim, steps[method], options.seed)
             for method in options.methods for dim in options.dims for fold in options.folds]
+    stored = options.out_dir / f"{NAME}.json"
+    if options.merge and stored.is_file():
+        def key(run):
+            return run["method"], run["dim"], run["fold"]
+
+        fresh = {key(r) for r in runs}
+        runs = [r for r in json.loads(stored.read_text())["runs"] if key(r) not in fresh] + runs
+    methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
     published = published_errors()
     rows = []
-    for method in options.methods:
-        for dim in options.dims:
+    for method in methods:
+        for dim in sorted({r["dim"] for r in runs if r["method"] == method}):
             mine = [r for r in runs if r["method"] == method and r["dim"] == dim]
             rows.append({"method": method, "dim": dim,
                          "test error (cm), mean of folds":
                              float(np.mean([r["test_error_cm"] for r in mine])),
                          "R²": float(np.mean([r["test_r2"] for r in mine])),
-                         "folds": len(mine), "steps": steps[method],
+                         "folds": len(mine),
+                         "steps": "/".join(str(n) for n in sorted({r["steps"] for r in mine})),
                          "published (cm)": published.get(method, float("nan"))})
     best = {m: min((r for r in rows if r["method"] == m),
                    key=lambda r: r["test error (cm), mean of folds"])
-            for m in options.methods}
+            for m in methods}
 
     import matplotlib
 
@@ -106,7 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
     import matplotlib.pyplot as plt
 
     figure, ax = plt.subplots(figsize=(5, 3.2))
-    for k, method in enumerate(options.methods):
+    for k, method in enumerate(methods):
         mine = [r for r in rows if r["method"] == method]
         ax.plot([r["dim"] for r in mine], [r["test error (cm), mean of folds"] for r in mine],
                 "o-", color=f"C{k}", label=method)
@@ -116,13 +129,15 @@ def main(argv: list[str] | None = None) -> dict:
     if "pi-VAE (labels)" in published:
         ax.axhline(published["pi-VAE (labels)"], color="gray", ls=":", label="pi-VAE, published")
     ax.set_xscale("log", base=2)
-    ax.set_xticks(options.dims, [str(d) for d in options.dims])
+    dims = sorted({r["dim"] for r in rows})
+    ax.set_xticks(dims, [str(d) for d in dims])
     ax.set_xlabel("output dimension")
     ax.set_ylabel("median abs. position error (cm)")
     ax.set_title("Rat buddy, test trials (Fig. 2d)")
     ax.legend(frameon=False, fontsize=7)
     summary = ("kNN decoding of position on the test trials of the nested 3-fold trial split "
-               f"(folds {options.folds}), beside the published buddy medians. Best dimension: "
+               f"(folds {sorted({r['fold'] for r in runs})}), beside the published buddy "
+               "medians; each row's steps column gives its training length. Best dimension: "
                + "; ".join(f"{m} {b['dim']}-D, {b['test error (cm), mean of folds']:.1f} cm"
                            for m, b in best.items()) + ". Target: CEBRA-Behavior ≤ 13.4 cm at 3-D.")
     return _report.write(NAME, options, {

@@ -42,8 +42,17 @@ def test_synthetic_quick(tmp_path):
 
 def test_rat_decoding_quick(tmp_path):
     data_dir("rat_hippocampus")
-    results = _run("rat_decoding", tmp_path, "--quick")
-    (row,) = results["summary"]
+    # --merge keeps stored runs this invocation does not redo (here: a 16-D row) and
+    # replaces the ones it does (the 3-D fold-0 run)
+    stored = {"method": "CEBRA-Behavior", "fold": 0, "steps": 7, "test_error_cm": 99.0,
+              "test_r2": 0.0}
+    (tmp_path / "rat_decoding.json").write_text(json.dumps(
+        {"runs": [stored | {"dim": 16}, stored | {"dim": 3}]}))
+    results = _run("rat_decoding", tmp_path, "--quick", "--merge")
+    row, kept = results["summary"]
+    assert (row["dim"], kept["dim"]) == (3, 16)
+    assert kept["test error (cm), mean of folds"] == 99.0 and kept["steps"] == "7"
+    assert row["steps"] == "400" and row["folds"] == 1
     assert row["test error (cm), mean of folds"] < 30.0  # measured 17–22 cm after 400 steps
     assert row["published (cm)"] == pytest.approx(13.4, abs=0.05)
 
