@@ -180,7 +180,8 @@ def _official_step_parts(model, spec, Xs, ys):
     solver, net, loader, _ = model._prepare_fit(*_fit_args(Xs, ys))
     solver.to(model.device_)
     net.train()
-    if not hasattr(solver, "neural") and type(solver).__name__.startswith("Batch"):
+    full_batch = type(solver).__name__.startswith("Batch")
+    if full_batch and not hasattr(solver, "neural"):
         # the full-batch solver sets these at the start of its fit()
         solver.offset, solver.neural = loader.dataset.offset, loader.dataset.neural.T[None]
         solver._mode = "convolutional"
@@ -189,7 +190,9 @@ def _official_step_parts(model, spec, Xs, ys):
         return loader.get_indices(loader.batch_size)
 
     def gather(index):
-        return loader.dataset.load_batch(index)
+        # the full-batch loader yields the indices themselves: the solver embeds the whole
+        # sequence and indexes the outputs, there is no window gather
+        return index if full_batch else loader.dataset.load_batch(index)
 
     def forward(batch):
         prediction = solver._inference(batch)

@@ -279,3 +279,38 @@ def test_contract_and_errors(capsys):
     model = BYOL(max_iterations=2, batch_size=32, device="cpu").fit(X)
     with pytest.raises(TypeError, match="no InfoNCE objective"):
         goodness_of_fit_score(model, X)
+
+
+# ------------------------------------------------------------------ gather buffers
+def test_training_batches_reuse_gather_buffers_without_changing_the_fit():
+    # each (parts, session) gather of a training step writes into a buffer kept by the
+    # trainer; MYOW gathers twice per step (online views, target views + candidates), so
+    # the two must never share one, and results must equal fresh allocations
+    trainer = _trainer(MYOWObjective, steps=6)
+    cfg = trainer.config
+
+    def windows_of(batch, names):
+        return {names: batch._windows(names)[0][2]}
+
+    pointers = []
+    for _ in range(2):
+        parts = trainer.sampler.sample(cfg.batch_size, cfg.num_negatives, trainer.generator)
+        batch = trainer.batch(parts, augment=False)  # no augmentation: windows = buffers
+        batch.buffers = trainer._gather_buffers
+        views = windows_of(batch, ("reference", "positive"))
+        every = windows_of(batch, ("reference", "positive", "negative"))
+        pointers.append({k: v.data_ptr() for k, v in (views | every).items()})
+        expected = trainer.recording.windows(torch.cat(list(parts.values())),
+                                             trainer.encoder.receptive_field)
+        torch.testing.assert_close(every[("reference", "positive", "negative")], expected)
+    assert pointers[0] == pointers[1]  # reused from one step to the next
+    assert len(set(pointers[0].values())) == 2  # never shared within a step
+    assert trainer.batch(parts).buffers is None  # evaluation batches allocate afresh
+
+    fresh = _trainer(MYOWObjective, steps=6)
+    fresh._gather_buffers = None  # Trainer.batch then allocates every gather anew
+    trainer = _trainer(MYOWObjective, steps=6)
+    trainer.fit()
+    fresh.fit()
+    for a, b in zip(trainer.encoder.parameters(), fresh.encoder.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

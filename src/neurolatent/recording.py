@@ -356,15 +356,18 @@ class Recording:
                 " field); use longer trials or a model with a smaller receptive field."
             )
 
-    def windows(self, index: torch.Tensor, rf: ReceptiveField) -> torch.Tensor:
+    def windows(self, index: torch.Tensor, rf: ReceptiveField,
+                out: torch.Tensor | None = None) -> torch.Tensor:
         """Gather the windows centred on ``index``: shape (batch, neurons, rf.size).
 
         The one window gather of the library: index arithmetic on the contiguous
-        (time, neurons) tensor, no copies of the full recording.
+        (time, neurons) tensor, no copies of the full recording. ``out``, a
+        (batch * rf.size, neurons) tensor, receives the rows instead of a new allocation.
         """
         key = (rf.left, rf.right)
         if key not in self._offsets:
             self._offsets[key] = torch.arange(-rf.left, rf.right, device=self.device)
         rows = (index[:, None] + self._offsets[key]).reshape(-1)
-        gathered = self.neural.index_select(0, rows)
+        gathered = (self.neural.index_select(0, rows) if out is None
+                    else torch.index_select(self.neural, 0, rows, out=out))
         return gathered.view(index.shape[0], rf.size, self.num_neurons).transpose(1, 2)

@@ -82,18 +82,24 @@ class Trainer:
         lengths = torch.tensor([0] + [r.num_samples for r in self.sessions])
         self.starts = torch.cumsum(lengths, 0).to(self.recording.device)
         params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
+        self._gather_buffers: dict = {}  # see Trainer.batch
         # PyTorch's default Adam implementation: measured faster here than fused=True
         self.optimizer = torch.optim.Adam(params, lr=config.learning_rate,
                                           **config.optimizer_kwargs)
 
     def batch(self, parts: dict[str, torch.Tensor], augment: bool = False) -> Batch:
-        """The windows of ``parts`` (training augmentation applied when ``augment``)."""
+        """The windows of ``parts`` (training augmentation applied when ``augment``).
+
+        Training batches (``augment=True``) gather into buffers reused by the next
+        training batch: a step's windows are dead once its backward has run.
+        """
         cfg = self.config
         rfs = [e.receptive_field for e in
                (self.encoder if len(self.sessions) > 1 else [self.encoder])]
         return Batch(parts, self.sessions, self.starts, rfs,
                      cfg.augment if augment else None, self.generator, cfg.precision,
-                     full_batch=cfg.batch_size is None)
+                     full_batch=cfg.batch_size is None,
+                     buffers=self._gather_buffers if augment else None)
 
     def step(self) -> torch.Tensor:
         """One optimisation step; returns the detached metrics on the device."""
