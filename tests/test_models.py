@@ -127,19 +127,31 @@ def test_gemm_convolution_equals_conv1d_forward_and_backward(kernel, layout, cha
 @pytest.mark.parametrize("kernel", [1, 2, 3, 4])
 def test_shift_functions_pass_gradcheck(kernel):
     # the hand-written backwards of the im2col columns and the shifted tap sum
-    from neurolatent.models.encoders import _ShiftedColumns, _ShiftedSum
+    from neurolatent.models.encoders import (
+        _Shift,
+        _shifted_columns,
+        _shifted_sum,
+        _unshift_columns,
+        _unsum_taps,
+    )
+
+    def columns_of(r):
+        return _Shift.apply(r, kernel, _shifted_columns, _unshift_columns)
+
+    def sum_of(t):
+        return _Shift.apply(t, kernel, _shifted_sum, _unsum_taps)
 
     g = torch.Generator().manual_seed(kernel)
     rows = torch.randn(3, 8, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda r: _ShiftedColumns.apply(r, kernel), (rows,))
+    assert torch.autograd.gradcheck(columns_of, (rows,))
     taps = torch.randn(3, 8, 2 * kernel, generator=g, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda t: _ShiftedSum.apply(t, kernel), (taps,))
+    assert torch.autograd.gradcheck(sum_of, (taps,))
     # forward: column block j is the input shifted by j; the sum adds tap j at t + j
-    columns = _ShiftedColumns.apply(rows, kernel)
+    columns = columns_of(rows)
     for j in range(kernel):
         torch.testing.assert_close(columns[..., 4 * j : 4 * j + 4], rows[:, j : j + 9 - kernel])
     expected = sum(taps[:, j : j + 9 - kernel, 2 * j : 2 * j + 2] for j in range(kernel))
-    torch.testing.assert_close(_ShiftedSum.apply(taps, kernel), expected)
+    torch.testing.assert_close(sum_of(taps), expected)
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "gathered"])

@@ -48,8 +48,8 @@ class _GemmConv(nn.Conv1d):
     a narrowing layer (fewer outputs than inputs) instead applies all taps in one GEMM and
     sums the shifted results. For the small channel counts and short windows of these
     encoders that is faster on CPU, forward and backward, than the direct convolution.
-    In training, both shifts have hand-written backwards (``_ShiftedColumns``,
-    ``_ShiftedSum``; residual blocks use ``_SkipBlock``).
+    In training, both shifts have hand-written backwards (``_Shift``; residual blocks use
+    ``_SkipBlock``).
     (Measured alternatives: ``unfold`` columns have a slow backward; shifted sums for the
     square hidden layers spend their backward zero-filling slice gradients.)
     """
@@ -72,12 +72,12 @@ class _GemmConv(nn.Conv1d):
             # to every step in one GEMM, (b*t, in) x (in, k*out), and add tap j's result
             # at t + j -- the intermediate is k*out wide instead of the k*in of im2col.
             taps = F.linear(rows, self.weight.permute(2, 0, 1).reshape(k * out, -1))
-            summed = _ShiftedSum.apply(taps, k) if _fused_backward(self) else _shifted_sum(
-                taps, k)
+            summed = (_Shift.apply(taps, k, _shifted_sum, _unsum_taps) if _fused_backward(self)
+                      else _shifted_sum(taps, k))
             return (summed + self.bias).transpose(1, 2)
         # (b, t, k*c)
-        columns = (_ShiftedColumns.apply(rows, k) if _fused_backward(self)
-                   else _shifted_columns(rows, k))
+        columns = (_Shift.apply(rows, k, _shifted_columns, _unshift_columns)
+                   if _fused_backward(self) else _shifted_columns(rows, k))
         weight = self.weight.permute(0, 2, 1).reshape(out, -1)  # (out, k*c)
         return F.linear(columns, weight, self.bias).transpose(1, 2)
 
@@ -107,17 +107,22 @@ def _shifted_sum(taps: torch.Tensor, k: int) -> torch.Tensor:
     return result
 
 
-class _ShiftedColumns(torch.autograd.Function):
-    """(b, t, c) -> (b, t - k + 1, k*c): the k time-shifted copies side by side."""
+class _Shift(torch.autograd.Function):
+    """A linear shift map with its hand-written adjoint as the backward.
+
+    ``_Shift.apply(x, k, shift, adjoint)`` returns ``shift(x, k)``; the gradient of ``x`` is
+    ``adjoint(grad, x.shape, k)``. Used for the columns (``_shifted_columns`` /
+    ``_unshift_columns``) and the tap sum (``_shifted_sum`` / ``_unsum_taps``).
+    """
 
     @staticmethod
-    def forward(ctx, rows: torch.Tensor, k: int) -> torch.Tensor:
-        ctx.k, ctx.shape = k, rows.shape
-        return _shifted_columns(rows, k)
+    def forward(ctx, x: torch.Tensor, k: int, shift, adjoint) -> torch.Tensor:
+        ctx.k, ctx.shape, ctx.adjoint = k, x.shape, adjoint
+        return shift(x, k)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        return _unshift_columns(grad, ctx.shape, ctx.k), None
+    def backward(ctx, grad: torch.Tensor):
+        return ctx.adjoint(grad, ctx.shape, ctx.k), None, None, None
 
 
 def _unshift_columns(grad: torch.Tensor, shape: torch.Size, k: int) -> torch.Tensor:
@@ -164,22 +169,13 @@ class _SkipBlock(torch.autograd.Function):
         return out, grad_weight, grad_bias, None
 
 
-class _ShiftedSum(torch.autograd.Function):
-    """(b, t, k*o) -> (b, t - k + 1, o): sum over j of block j shifted back by j steps."""
-
-    @staticmethod
-    def forward(ctx, taps: torch.Tensor, k: int) -> torch.Tensor:
-        ctx.k, ctx.shape = k, taps.shape
-        return _shifted_sum(taps, k)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        k, (_, time, total) = ctx.k, ctx.shape
-        steps, width = time - k + 1, total // k
-        out = grad.new_zeros(ctx.shape)
-        for j in range(k):
-            out[:, j : j + steps, j * width : (j + 1) * width] = grad
-        return out, None
+def _unsum_taps(grad: torch.Tensor, shape: torch.Size, k: int) -> torch.Tensor:
+    """The gradient of the taps of ``_shifted_sum`` from that of its sum."""
+    steps, width = shape[1] - k + 1, shape[2] // k
+    out = grad.new_zeros(shape)
+    for j in range(k):
+        out[:, j : j + steps, j * width : (j + 1) * width] = grad
+    return out
 
 
 class _Subsample4(nn.Module):
