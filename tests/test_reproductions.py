@@ -37,6 +37,8 @@ def test_synthetic_quick(tmp_path):
     run = results["runs"][0]
     assert run["cebra"] > 0.75  # measured 0.85 (600 steps, 4,000 samples)
     assert run["label_ceiling"] > run["cebra"] - 0.02
+    # no linear readout of an embedding beats a supervised MLP given the true latent
+    assert run["supervised_ceiling"] > run["cebra"] - 0.02
 
 
 def test_rat_decoding_quick(tmp_path):
@@ -96,15 +98,21 @@ def test_topology_quick(tmp_path):
 # ------------------------------------------------------------------------ full, slow tier
 @pytest.mark.slow
 def test_synthetic_full(tmp_path):
-    results = _run("synthetic", tmp_path, "--seeds", "5", "--steps", "2000")
+    # 3 seeds here (the docs: 5) for the CI budget
+    results = _run("synthetic", tmp_path, "--seeds", "3", "--steps", "2000")
     rows = {row["noise"]: row for row in results["summary"]}
-    # measured: CEBRA 0.888 / PCA 0.836 / label ceiling 0.902 (poisson); 0.950 / 0.943,
-    # 0.949 / 0.945 (gaussian, uniform: the additive noises leave the rates nearly linear in z,
-    # so PCA is close to the best linear readout too); 0.955 / 0.914 (refractory)
+    # measured (5 seeds): CEBRA 0.888 / PCA 0.836 / label ceiling 0.902 / supervised ceiling
+    # 0.896 (poisson); 0.950 / 0.943 / 0.966 and 0.949 / 0.945 / 0.965 (gaussian, uniform:
+    # the additive noises leave the rates nearly linear in z, so PCA is close to the best
+    # linear readout too); 0.955 / 0.914 / 0.970 (refractory)
     assert rows["poisson"]["median R² cebra"] > rows["poisson"]["median R² pca"] + 0.03
     for row in rows.values():
         assert row["median R² cebra"] > 0.97 * row["median R² label_ceiling"], row
         assert row["median R² cebra"] > row["median R² pca"] - 0.01, row
+        # CEBRA's linear readout comes within 0.03 of an MLP trained on the true latent
+        # (measured gaps 0.008-0.016); it cannot exceed it by more than the MLP's noise
+        ceiling = row["median R² supervised_ceiling"]
+        assert ceiling - 0.03 < row["median R² cebra"] < ceiling + 0.01, row
 
 
 @pytest.mark.slow
