@@ -220,3 +220,32 @@ def test_positive_is_label_nearest_in_the_drawn_session():
     assert torch.equal(got, want)
     assert torch.equal(session[got], drawn)
     assert len(set(drawn.tolist())) == 3
+
+
+def test_gather_buffers_keep_their_storage_when_session_counts_vary():
+    # positives come from any session, so a session's window count changes from step to
+    # step; the buffers hold a prefix and are reallocated only when outgrown (a fresh
+    # size every step fragmented the heap)
+    from neurolatent.training.batch import Batch
+
+    g = torch.Generator().manual_seed(0)
+    sessions = [Recording.from_arrays(torch.randn(60, 3, generator=g)),
+                Recording.from_arrays(torch.randn(40, 5, generator=g))]
+    starts, rfs = torch.tensor([0, 60, 100]), [ReceptiveField(1, 2)] * 2
+    buffers: dict = {}
+
+    def gather(first_session_rows):
+        # `first_session_rows` windows of session 0, the rest (of 12) of session 1
+        index = torch.cat([torch.arange(1, 1 + first_session_rows),
+                           60 + torch.arange(1, 13 - first_session_rows)])
+        batch = Batch({"rows": index}, sessions, starts, rfs, None, g, buffers=buffers)
+        groups = batch._windows(("rows",))
+        for s, _, windows in groups:
+            local = index[torch.bucketize(index, starts, right=True) - 1 == s] - starts[s]
+            torch.testing.assert_close(windows, sessions[s].windows(local, rfs[s]))
+        return [w.data_ptr() for _, _, w in groups]
+
+    first = gather(8)           # session 0: 8 windows, session 1: 4; room for a quarter more
+    assert gather(7) == first   # fewer in session 0, one more in session 1: same storage
+    assert gather(10) == first  # session 0 at its capacity (10 windows)
+    assert gather(11)[0] != first[0]  # outgrown: reallocated larger
