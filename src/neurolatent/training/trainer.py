@@ -83,9 +83,14 @@ class Trainer:
         self.starts = torch.cumsum(lengths, 0).to(self.recording.device)
         params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
         self._gather_buffers: dict = {}  # see Trainer.batch
-        # PyTorch's default Adam implementation: measured faster here than fused=True
-        self.optimizer = torch.optim.Adam(params, lr=config.learning_rate,
-                                          **config.optimizer_kwargs)
+        kwargs = dict(config.optimizer_kwargs)
+        if not {"fused", "foreach"} & kwargs.keys() and self.recording.device.type in (
+                "cpu", "cuda"):
+            # One fused kernel over all parameters: on the CPU the default per-tensor Adam
+            # ran ~10 small ops per parameter tensor, 1.5 of a 30 ms step for the 18k
+            # parameters of offset10-model; fused: 0.8 ms (isolated: 0.87 -> 0.25 ms).
+            kwargs["fused"] = True
+        self.optimizer = torch.optim.Adam(params, lr=config.learning_rate, **kwargs)
 
     def batch(self, parts: dict[str, torch.Tensor], augment: bool = False) -> Batch:
         """The windows of ``parts`` (training augmentation applied when ``augment``).
