@@ -1,7 +1,9 @@
 """One step's windows: gathered (and augmented) once, embedded by any encoder.
 
 Objectives with a second network (BYOL's EMA target) embed the very same augmented views
-through both networks, so the windows must be materialised once per step, not per encoder.
+when they ask for the same tuple of parts, so the windows must be materialised once per
+step, not per encoder. A different tuple is a gather and an augmentation draw of its own
+(MYOW's target asks for one on purpose).
 """
 
 from __future__ import annotations
