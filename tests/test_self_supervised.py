@@ -41,7 +41,7 @@ def ring_population(num_samples: int = 5000, num_neurons: int = 50, seed: int = 
     return rng.poisson(rate * gain).astype(np.float32), theta
 
 
-def _trainer(objective_cls, steps=3, **kwargs):
+def _trainer(objective_cls, steps=3, optimizer_kwargs=None, **kwargs):
     g = _gen()
     rec = Recording.from_arrays(torch.randn(300, 6, generator=g))
     encoder = make_encoder("offset1-model", 6, 16, 4, g)
@@ -51,7 +51,8 @@ def _trainer(objective_cls, steps=3, **kwargs):
     sampler = build_sampler(rec, encoder.receptive_field, SamplingConfig("time"))
     trainer = Trainer(encoder, objective, sampler, rec, g,
                       TrainerConfig(max_iterations=steps, batch_size=32, num_negatives=64,
-                                    augment=NeuronDropout(0.2)))
+                                    augment=NeuronDropout(0.2),
+                                    optimizer_kwargs=optimizer_kwargs or {}))
     return trainer
 
 
@@ -75,6 +76,18 @@ def test_ema_update_is_exact_and_target_gets_no_gradient():
     # the optimiser never sees target parameters
     optimised = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
     assert not optimised & {id(p) for p in objective.target_encoder.parameters()}
+
+
+def test_trainer_adam_is_fused_unless_the_user_picks_an_implementation():
+    fused = _trainer(BYOLObjective, steps=5)
+    plain = _trainer(BYOLObjective, steps=5, optimizer_kwargs={"foreach": False})
+    assert fused.optimizer.defaults["fused"] is True
+    assert not plain.optimizer.defaults["fused"] and plain.optimizer.defaults["foreach"] is False
+    fused.fit()
+    plain.fit()
+    # the same Adam update up to float rounding (the fused kernel orders operations its own way)
+    for a, b in zip(fused.encoder.parameters(), plain.encoder.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_tau_schedule_and_plain_ema():
