@@ -26,6 +26,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     args.add_argument("--docs-dir", type=Path, default=REPO / "docs",
                       help="where the page with table and figure goes ('' to skip)")
     args.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args.add_argument("--jobs", type=int, default=1,
+                      help="processes for independent fits, each with cpu_count // jobs torch "
+                           "threads (two 1-thread fits on two cores beat one 2-thread fit)")
     return args
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,22 @@ def hypotheses(label: np.ndarray, seed: int) -> dict[str, tuple]:
             "shuffled": (position[shuffle], direction[shuffle])}
 
 
+def fit_and_score(data, labels: tuple, steps: int, seed: int, num_batches: int) -> tuple:
+    """The fitted 3-D CEBRA-Behavior model for one hypothesis, its score and fit seconds."""
+    from neurolatent import CEBRA
+    from neurolatent.metrics import goodness_of_fit_score
+
+    model = CEBRA("offset10-model", batch_size=512, temperature=1.0, time_offsets=10,
+                  output_dimension=3, max_iterations=steps, learning_rate=3e-4,
+                  device="cpu", random_state=seed)
+    start = time.perf_counter()
+    model.fit(data.neural, *labels, trial_ids=data.trial)
+    seconds = time.perf_counter() - start
+    score = goodness_of_fit_score(model, data.neural, *labels, trial_ids=data.trial,
+                                  num_batches=num_batches)
+    return model, score, seconds
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = _report.parser(__doc__.splitlines()[0])
     args.add_argument("--steps", type=int, default=3000)
@@ -43,25 +60,19 @@ def main(argv: list[str] | None = None) -> dict:
         options.steps, options.num_batches = 300, 10
     _report.setup(options, argv)
 
-    from neurolatent import CEBRA
+    from neurolatent._parallel import run_calls
     from neurolatent.datasets import rat_hippocampus
-    from neurolatent.metrics import goodness_of_fit_history, goodness_of_fit_score
+    from neurolatent.metrics import goodness_of_fit_history
 
     data = rat_hippocampus("buddy")
-    models, rows = {}, []
-    for name, labels in hypotheses(data.label, options.seed).items():
-        model = CEBRA("offset10-model", batch_size=512, temperature=1.0, time_offsets=10,
-                      output_dimension=3, max_iterations=options.steps, learning_rate=3e-4,
-                      device="cpu", random_state=options.seed)
-        start = time.perf_counter()
-        model.fit(data.neural, *labels, trial_ids=data.trial)
-        seconds = time.perf_counter() - start
-        score = goodness_of_fit_score(model, data.neural, *labels, trial_ids=data.trial,
-                                      num_batches=options.num_batches)
-        models[name] = model
-        rows.append({"hypothesis": name, "goodness of fit (bits)": score,
-                     "final training loss": float(np.mean(model.history_["loss"][-50:])),
-                     "fit seconds": seconds})
+    named = hypotheses(data.label, options.seed)
+    fits = run_calls([partial(fit_and_score, data, labels, options.steps, options.seed,
+                              options.num_batches) for labels in named.values()], options.jobs)
+    models = {name: model for name, (model, _, _) in zip(named, fits, strict=True)}
+    rows = [{"hypothesis": name, "goodness of fit (bits)": score,
+             "final training loss": float(np.mean(model.history_["loss"][-50:])),
+             "fit seconds": seconds} for name, (model, score, seconds) in zip(named, fits,
+                                                                                strict=True)]
 
     import matplotlib
 

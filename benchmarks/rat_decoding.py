@@ -8,7 +8,7 @@ validation R²) reads position; the median absolute error on the test trials is 
 beside the published buddy figures (reference_results/, median over seeds of the per-seed
 mean over folds).
 
-    python benchmarks/rat_decoding.py [--quick] [--dims 3 8 16 32] [--folds 0 1 2]
+    python benchmarks/rat_decoding.py [--quick] [--dims 3 8 16 32] [--folds 0 1 2] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -86,9 +87,12 @@ def main(argv: list[str] | None = None) -> dict:
         options.dims, options.folds, options.methods = [3], [0], ["CEBRA-Behavior"]
         options.steps_behavior = 400
     _report.setup(options, argv)
+    from neurolatent._parallel import run_calls
+
     steps = {"CEBRA-Behavior": options.steps_behavior, "CEBRA-Time": options.steps_time}
-    runs = [run_one(fold, method, dim, steps[method], options.seed)
-            for method in options.methods for dim in options.dims for fold in options.folds]
+    runs = run_calls([partial(run_one, fold, method, dim, steps[method], options.seed)
+                      for method in options.methods for dim in options.dims
+                      for fold in options.folds], options.jobs)
     stored = options.out_dir / f"{NAME}.json"
     if options.merge and stored.is_file():
         def key(run):

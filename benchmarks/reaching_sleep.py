@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -99,11 +100,16 @@ def main(argv: list[str] | None = None) -> dict:
         options.steps = 300
     _report.setup(options, argv)
     tasks = _tasks(options.quick)
+    from neurolatent._parallel import run_calls
+
+    methods = ("CEBRA-Behavior", "CEBRA-Time")
+    fits = iter(run_calls([partial(run_one, task, method, options.steps, options.seed)
+                           for task in tasks for method in methods], options.jobs))
     runs, rows = [], []
     for task in tasks:
         baseline = raw_rate_baseline(task)
-        for method in ("CEBRA-Behavior", "CEBRA-Time"):
-            run = run_one(task, method, options.steps, options.seed)
+        for method in methods:
+            run = next(fits)
             runs.append(run | {"raw_rate_baseline": baseline})
             rows.append({"task": task["task"], "method": method,
                          "kNN acc.": run["knn_accuracy"], "linear acc.": run["linear_accuracy"],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -146,14 +147,17 @@ def main(argv: list[str] | None = None) -> dict:
         options.steps, options.seeds = 200, 1
     _report.setup(options, argv)
     tasks = _tasks(options.quick)
-    runs, rows, checks = [], [], []
-    for task in tasks:
-        Z = standardise(task)
+    from neurolatent._parallel import run_calls
+
+    standardised = [standardise(task) for task in tasks]
+    runs = run_calls([partial(run_one, task, Z, method, options.steps, seed)
+                      for task, Z in zip(tasks, standardised, strict=True)
+                      for method in options.methods for seed in range(options.seeds)],
+                     options.jobs)
+    rows, checks = [], []
+    for task, Z in zip(tasks, standardised, strict=True):
         raw = raw_rate_baseline(task, Z)
         mlp = [supervised_mlp(task, Z, seed) for seed in range(options.seeds)]
-        for method in options.methods:
-            for seed in range(options.seeds):
-                runs.append(run_one(task, Z, method, options.steps, seed))
         for method in (*options.methods, "supervised MLP", "raw-rate logistic"):
             mine = [r for r in runs if r["task"] == task["task"] and r["method"] == method]
             if method == "supervised MLP":

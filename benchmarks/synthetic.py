@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,11 @@ def main(argv: list[str] | None = None) -> dict:
         options.seeds, options.steps, options.samples = 1, 600, 4000
         options.noise, options.learning_rate = ["poisson"], 1e-3
     _report.setup(options, argv)
-    runs = [run_one(noise, seed, options.samples, options.steps, options.learning_rate)
-            for noise in options.noise for seed in range(options.seeds)]
+    from neurolatent._parallel import run_calls
+
+    runs = run_calls([partial(run_one, noise, seed, options.samples, options.steps,
+                              options.learning_rate)
+                      for noise in options.noise for seed in range(options.seeds)], options.jobs)
     methods = [m for m in ("cebra", "pca", "umap", "label_ceiling", "supervised_ceiling")
                if m in runs[0]]
     rows = []

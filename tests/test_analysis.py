@@ -238,6 +238,28 @@ def test_shuffle_null_fits_shuffled_models_in_parallel():
     np.testing.assert_allclose(again, spans.max(axis=0))  # same seeds, serial or parallel
 
 
+
+def _threads_and_value(value):
+    return torch.get_num_threads(), value
+
+
+def test_run_calls_keeps_order_and_shares_the_threads():
+    import os
+    from functools import partial
+
+    from neurolatent._parallel import run_calls
+
+    calls = [partial(_threads_and_value, k) for k in range(3)]
+    parallel = run_calls(calls, n_jobs=2)
+    assert [value for _, value in parallel] == [0, 1, 2]
+    # each of the two workers gets its half of the cores, never more
+    assert {threads for threads, _ in parallel} == {max(1, (os.cpu_count() or 1) // 2)}
+    # one job: in this process, with its threads untouched
+    assert run_calls(calls, n_jobs=1) == [(torch.get_num_threads(), k) for k in range(3)]
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n_jobs must be a non-zero int"):
+            run_calls(calls, n_jobs=bad)
+
 # --------------------------------------------------------------------------- attribution
 class _LinearEncoder(torch.nn.Module):
     receptive_field = ReceptiveField(0, 1)

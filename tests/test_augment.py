@@ -75,6 +75,30 @@ def test_other_augmentations_and_errors():
         Compose([0.5])
 
 
+@pytest.mark.parametrize("augmentation", [GaussianNoise(0.3, apply_p=0.4),
+                                          Pepper(p=0.5, c=2.0, apply_p=0.4)])
+def test_noise_and_pepper_apply_to_a_fraction_of_the_samples(augmentation):
+    zeros = torch.zeros(10_000, 20, 3)
+    out = augmentation(zeros, _gen())
+    touched = (out != 0).flatten(1).any(1)
+    # each sample is transformed with probability apply_p (±2 % over 10^4 samples); the
+    # samples left out are exactly unchanged
+    assert float(touched.float().mean()) == pytest.approx(0.4, abs=0.02)
+    assert torch.equal(out[~touched], zeros[~touched])
+    # apply_p = 1 draws nothing extra: same output and generator state as before it existed
+    full = type(augmentation)(**{**vars(augmentation), "apply_p": 1.0})
+    g1, g2 = _gen(3), _gen(3)
+    first = full(zeros[:50], g1)
+    if isinstance(full, GaussianNoise):
+        second = 0.3 * torch.randn(zeros[:50].shape, generator=g2)
+    else:
+        second = 2.0 * (torch.rand((50, 20), generator=g2) < 0.5).unsqueeze(-1).float()
+    assert torch.equal(first, second + zeros[:50])
+    assert torch.equal(torch.rand(3, generator=g1), torch.rand(3, generator=g2))
+    with pytest.raises(ValueError, match="apply_p must be a probability"):
+        type(augmentation)(**{**vars(augmentation), "apply_p": 2.0})
+
+
 def test_cebra_time_with_dropout_is_seeded_saved_and_validated(tmp_path):
     X = np.random.default_rng(0).poisson(2.0, size=(600, 12)).astype(np.float32)
     params = dict(model_architecture="offset5-model", batch_size=64, max_iterations=20,

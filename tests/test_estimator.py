@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +85,21 @@ def test_accepts_lists_tensors_and_pandas():
     for X_in, y_in in [(X.tolist(), y.tolist()), (torch.from_numpy(X), torch.from_numpy(y)),
                        (pd.DataFrame(X), pd.Series(y))]:
         np.testing.assert_array_equal(CEBRA(**params).fit(X_in, y_in).transform(X), ref)
+
+
+def test_read_only_arrays_fit_and_transform_without_warnings(tmp_path):
+    # np.load(mmap_mode="r") and joblib's memory-mapped worker arguments are read-only
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4)).astype(np.float32)
+    y = rng.uniform(size=100).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    params = {"batch_size": 16, "max_iterations": 3, "device": "cpu", "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = CEBRA(**params).fit(mapped, y).transform(mapped)
+    np.testing.assert_array_equal(out, CEBRA(**params).fit(X, y).transform(X))
+    assert not mapped.flags.writeable and np.array_equal(mapped, X)
 
 
 def test_sklearn_compatibility():

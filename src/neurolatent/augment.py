@@ -56,6 +56,18 @@ def _uniform(shape: tuple[int, ...], like: torch.Tensor,
     return torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
+def _applied(windows: torch.Tensor, apply_p: float,
+             generator: torch.Generator) -> torch.Tensor | None:
+    """Per-sample (batch, 1, 1) mask of the samples the transform applies to (None: all).
+
+    With ``apply_p`` = 1 nothing is drawn, so the generator's stream is the one an
+    augmentation without ``apply_p`` would leave.
+    """
+    if apply_p >= 1:
+        return None
+    return (_uniform((windows.shape[0], 1, 1), windows, generator) < apply_p).to(windows.dtype)
+
+
 def _drop_neurons(windows: torch.Tensor, rate: torch.Tensor | float,
                   generator: torch.Generator) -> torch.Tensor:
     """Silence each (sample, neuron) with probability ``rate``, for the whole window."""
@@ -107,7 +119,8 @@ class NeuronDropout(Augmentation):
 
 
 class GaussianNoise(Augmentation):
-    """Add independent N(0, ``sigma``²) noise to every value.
+    """Add independent N(0, ``sigma``²) noise to every value; a sample is left as it is with
+    probability 1 − ``apply_p``.
 
     Examples
     --------
@@ -117,20 +130,23 @@ class GaussianNoise(Augmentation):
     0.5
     """
 
-    def __init__(self, sigma: float = 0.1):
+    def __init__(self, sigma: float = 0.1, apply_p: float = 1.0):
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
             raise ValueError(f"sigma must be a float >= 0; got {sigma!r}.")
         self.sigma = float(sigma)
+        self.apply_p = _check_probability(apply_p, "apply_p")
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
         noise = torch.randn(windows.shape, generator=generator, device=windows.device,
                             dtype=windows.dtype)
-        return windows + self.sigma * noise
+        applied = _applied(windows, self.apply_p, generator)
+        return windows + self.sigma * (noise if applied is None else noise * applied)
 
 
 class Pepper(Augmentation):
-    """Add ``c`` to each neuron with probability ``p`` (spurious activity, held over the window).
+    """Add ``c`` to each neuron with probability ``p`` (spurious activity, held over the window);
+    a sample is left as it is with probability 1 − ``apply_p``.
 
     Examples
     --------
@@ -140,16 +156,19 @@ class Pepper(Augmentation):
     ([0.0, 2.0], 0.25)
     """
 
-    def __init__(self, p: float = 0.1, c: float = 1.0):
+    def __init__(self, p: float = 0.1, c: float = 1.0, apply_p: float = 1.0):
         self.p = _check_probability(p, "p")
         if isinstance(c, bool) or not isinstance(c, (int, float)):
             raise ValueError(f"c must be a number; got {c!r}.")
         self.c = float(c)
+        self.apply_p = _check_probability(apply_p, "apply_p")
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
-        hit = _uniform(windows.shape[:2], windows, generator) < self.p
-        return windows + self.c * hit.unsqueeze(-1).to(windows.dtype)
+        hit = (_uniform(windows.shape[:2], windows, generator) < self.p).unsqueeze(-1)
+        applied = _applied(windows, self.apply_p, generator)
+        hit = hit.to(windows.dtype) if applied is None else hit * applied
+        return windows + self.c * hit
 
 
 class TemporalJitter(Augmentation):
@@ -199,7 +218,7 @@ class Compose(Augmentation):
     Examples
     --------
     >>> Compose([NeuronDropout(0.1), GaussianNoise(0.1)])
-    Compose(augmentations=[NeuronDropout(p=0.1), GaussianNoise(sigma=0.1)])
+    Compose(augmentations=[NeuronDropout(p=0.1), GaussianNoise(sigma=0.1, apply_p=1.0)])
     """
 
     def __init__(self, augmentations: Sequence[Augmentation]):
@@ -246,7 +265,7 @@ def to_spec(augmentations: Sequence | None) -> list | None:
     """JSON form of a list of this module's augmentations (``None`` for anything else).
 
     >>> to_spec([NeuronDropout(0.1), Compose([GaussianNoise(0.2)])])[1]
-    ['Compose', {'augmentations': [['GaussianNoise', {'sigma': 0.2}]]}]
+    ['Compose', {'augmentations': [['GaussianNoise', {'sigma': 0.2, 'apply_p': 1.0}]]}]
     """
     if augmentations is None:
         return None
@@ -266,8 +285,8 @@ def to_spec(augmentations: Sequence | None) -> list | None:
 def from_spec(spec: list | None) -> list | None:
     """Inverse of :func:`to_spec`.
 
-    >>> from_spec([["Pepper", {"p": 0.1, "c": 1.0}]])
-    [Pepper(p=0.1, c=1.0)]
+    >>> from_spec([["Pepper", {"p": 0.1, "c": 1.0}]])  # apply_p: saved before it existed
+    [Pepper(p=0.1, c=1.0, apply_p=1.0)]
     """
     if spec is None:
         return None

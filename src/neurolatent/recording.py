@@ -92,7 +92,7 @@ def as_neural(value: Any, name: str = "X") -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray of shape (time, neurons), float32
+    numpy.ndarray of shape (time, neurons), float32, writable (a read-only input is copied)
 
     Examples
     --------
@@ -130,7 +130,10 @@ def as_neural(value: Any, name: str = "X") -> np.ndarray:
             f"(shape={array.shape}) while a minimum of 1 is required."
         )
     _check_finite(array, name)
-    return np.ascontiguousarray(array, dtype=np.float32)
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    # a read-only input (np.load(mmap_mode="r"), joblib's memory maps) is copied: torch
+    # tensors share the buffer and must be writable
+    return array if array.flags.writeable else array.copy()
 
 
 def as_labels(value: Any, num_samples: int, name: str = "y") -> tuple[str, np.ndarray]:

@@ -9,14 +9,15 @@ on label-shuffled data, and the Betti count.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from neurolatent._optional import require
+from neurolatent._parallel import run_calls
 
 __all__ = ["betti_numbers", "circular_coordinates", "circular_correlation", "lifespans",
            "persistence", "shuffle_null"]
@@ -114,14 +115,9 @@ def betti_numbers(diagrams: Sequence[np.ndarray],
 
 
 def _null_lifespan(model, X: np.ndarray, label: np.ndarray, seed: int, maxdim: int,
-                   n_points: int | None, n_perm: int | None,
-                   threads: int | None = None) -> np.ndarray:
+                   n_points: int | None, n_perm: int | None) -> np.ndarray:
     from sklearn.base import clone
 
-    if threads is not None:  # parallel workers share the cores instead of oversubscribing
-        import torch
-
-        torch.set_num_threads(threads)
     shuffled = label[np.random.default_rng(seed).permutation(len(label))]
     fitted = clone(model).set_params(random_state=seed).fit(X, shuffled)
     diagrams = persistence(fitted.transform(X), maxdim, n_points, seed, n_perm)
@@ -154,19 +150,14 @@ def shuffle_null(model, X: Any, y: Any, n_shuffles: int = 10, maxdim: int = 2,
     >>> shuffle_null(model, X, y, n_shuffles=2, maxdim=1, n_points=60).shape
     (2,)
     """
-    from joblib import Parallel, delayed, effective_n_jobs
-
     X = _check_points(X, "X")
     label = np.asarray(y)
     if len(label) != len(X):
         raise ValueError(f"y must have one row per sample of X ({len(X)}); got {len(label)}.")
     n_shuffles = _check_count(n_shuffles, "n_shuffles")
     seeds = np.random.default_rng(random_state).integers(0, 2**31 - 1, size=n_shuffles)
-    workers = effective_n_jobs(n_jobs)
-    threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
-    runs = Parallel(n_jobs=n_jobs)(
-        delayed(_null_lifespan)(model, X, label, int(seed), maxdim, n_points, n_perm, threads)
-        for seed in seeds)
+    runs = run_calls([partial(_null_lifespan, model, X, label, int(seed), maxdim, n_points,
+                              n_perm) for seed in seeds], n_jobs)
     spans = np.stack(runs)
     return spans if return_all else spans.max(axis=0)
 
