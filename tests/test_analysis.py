@@ -115,6 +115,65 @@ def test_linear_readouts_match_scikit_learn_and_measure_angles(ring_data):
     assert shuffled["accuracy"] < 0.3  # chance is 1/8 for a π/8 tolerance
 
 
+def test_trial_folds_are_contiguous_blocks_with_the_usual_split_last():
+    from neurolatent.evaluation import trial_folds
+
+    for n in (57, 159, 180):
+        block = trial_folds(np.repeat(np.arange(n), 2))[::2]
+        assert np.all(np.diff(block) >= 0) and set(block) == set(range(10))
+        # the last two blocks: validation int(0.8 n)..int(0.9 n) - 1, test the rest
+        assert np.flatnonzero(block == 8)[0] == int(0.8 * n)
+        assert np.flatnonzero(block == 9)[0] == int(0.9 * n)
+
+
+def test_linear_readout_by_trial_rotates_the_fixed_split():
+    from neurolatent.evaluation import decode_linear, decode_linear_by_trial
+
+    rng = np.random.default_rng(1)
+    # 57 trials of 3-9 bins, ids not sorted in time (the order of appearance counts)
+    trial_ids = rng.permutation(57) * 3
+    lengths = rng.integers(3, 10, size=57)
+    trial = np.repeat(trial_ids, lengths)
+    y = np.repeat(rng.integers(0, 4, size=57), lengths)
+    emb = np.c_[np.cos(y * np.pi / 2), np.sin(y * np.pi / 2)] + 0.5 * rng.normal(size=(len(y), 2))
+    out = decode_linear_by_trial(emb, y, trial)
+    # every trial is tested exactly once, in contiguous blocks of the order of appearance
+    tested = [t for fold in out["folds"] for t in fold["test_trials"]]
+    assert tested == trial_ids.tolist()
+    assert sum(f["n_test"] for f in out["folds"]) == len(y)
+    # the last fold is the usual split: first int(0.8 n) trials train, next until int(0.9 n)
+    # validation, the rest test
+    appearance = {t: i for i, t in enumerate(trial_ids.tolist())}
+    rank = np.array([appearance[t] for t in trial.tolist()])
+    train, valid, test = rank < int(0.8 * 57), (rank >= int(0.8 * 57)) & (rank < int(0.9 * 57)), \
+        rank >= int(0.9 * 57)
+    fixed = decode_linear(emb[train], y[train], emb[test], y[test], valid=(emb[valid], y[valid]))
+    assert out["folds"][-1]["accuracy"] == fixed["accuracy"]
+    assert out["folds"][-1]["C"] == fixed["C"]
+    # pooled accuracy: correct test bins over all bins
+    correct = sum(f["accuracy"] * f["n_test"] for f in out["folds"])
+    assert out["accuracy"] == pytest.approx(correct / len(y))
+    assert 0.6 < out["accuracy"] < 0.98  # noisy classes (chance 0.25): informative, not perfect
+    regression = decode_linear_by_trial(emb, np.cos(y * np.pi / 2).astype(float), trial,
+                                        n_folds=5)
+    assert len(regression["folds"]) == 5 and "r2" in regression and "accuracy" not in regression
+    # one embedding per fold (encoders fitted without each fold's test trials): fold k is
+    # decoded from its own array only
+    per_fold = [emb if k != 3 else np.zeros_like(emb) for k in range(10)]
+    split = decode_linear_by_trial(per_fold, y, trial)
+    assert [f["accuracy"] for k, f in enumerate(split["folds"]) if k != 3] == \
+        [f["accuracy"] for k, f in enumerate(out["folds"]) if k != 3]
+    assert split["folds"][3]["accuracy"] < out["folds"][3]["accuracy"]
+    with pytest.raises(ValueError, match=r"a list needs one array per fold \(10\); got 9"):
+        decode_linear_by_trial(per_fold[:9], y, trial)
+    with pytest.raises(ValueError, match=r"trial_ids must be a 1-D integer array"):
+        decode_linear_by_trial(emb, y, trial.astype(float))
+    with pytest.raises(ValueError, match=r"trial_ids must be integers, one per sample"):
+        decode_linear_by_trial(emb, y, trial[:-1])
+    with pytest.raises(ValueError, match=r"n_folds must be an int from 3 .* \(57\); got 2"):
+        decode_linear_by_trial(emb, y, trial, n_folds=2)
+
+
 def test_decoder_input_errors(ring_data):
     emb, angle = ring_data
     with pytest.raises(ValueError, match="n_neighbors"):

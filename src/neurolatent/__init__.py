@@ -14,6 +14,7 @@ from neurolatent.evaluation import (
     align_embeddings,
     decode,
     decode_linear,
+    decode_linear_by_trial,
     ensemble_embeddings,
     jacobian_attribution,
     procrustes,
@@ -21,5 +22,6 @@ from neurolatent.evaluation import (
 from neurolatent.self_supervised import BYOL, MYOW
 
 __all__ = ["BYOL", "CEBRA", "MYOW", "KNNDecoder", "L1LinearRegressor", "__version__",
-           "align_embeddings", "decode", "decode_linear", "ensemble_embeddings",
+           "align_embeddings", "decode", "decode_linear", "decode_linear_by_trial",
+           "ensemble_embeddings",
            "jacobian_attribution", "procrustes"]

@@ -15,6 +15,8 @@ from neurolatent.evaluation.decoders import (
     angle_accuracy,
     decode,
     decode_linear,
+    decode_linear_by_trial,
+    trial_folds,
 )
 from neurolatent.evaluation.goodness_of_fit import (
     goodness_of_fit_history,
@@ -23,6 +25,8 @@ from neurolatent.evaluation.goodness_of_fit import (
 )
 
 __all__ = ["KNNDecoder", "L1LinearRegressor", "align_embeddings", "angle_accuracy", "binned_means",
-           "consistency_score", "decode", "decode_linear", "ensemble_embeddings",
+           "consistency_score", "decode", "decode_linear", "decode_linear_by_trial",
+           "ensemble_embeddings",
            "goodness_of_fit_history", "goodness_of_fit_score", "infonce_loss",
-           "jacobian_attribution", "pairwise_linear_r2", "procrustes", "shared_label_bins"]
+           "jacobian_attribution", "pairwise_linear_r2", "procrustes", "shared_label_bins",
+           "trial_folds"]
