@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = ["run_calls"]
 
 
@@ -36,10 +38,10 @@ def run_calls(calls: Sequence[Callable[[], Any]], n_jobs: int = 1) -> list:
     """
     from joblib import Parallel, delayed, effective_n_jobs
 
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero int (-1: all cores); got {n_jobs!r}.")
     calls = list(calls)
-    workers = min(effective_n_jobs(n_jobs), max(1, len(calls)))
+    workers = min(effective_n_jobs(int(n_jobs)), max(1, len(calls)))
     if workers == 1:
         return [call() for call in calls]
     threads = max(1, (os.cpu_count() or 1) // workers)
