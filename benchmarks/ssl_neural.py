@@ -179,9 +179,10 @@ def by_trial(options, tasks: list[dict]) -> dict:
         runs.append({"task": task["task"], "method": method, "seed": seed,
                      "accuracy": out["accuracy"],
                      "fold_accuracy": [f["accuracy"] for f in out["folds"]]})
+    raws = [decode_linear_by_trial(Z, task["label"], task["trial"], n_folds=FOLDS)
+            for task, Z in zip(tasks, standardised, strict=True)]
     rows, checks = [], []
-    for task, Z in zip(tasks, standardised, strict=True):
-        raw = decode_linear_by_trial(Z, task["label"], task["trial"], n_folds=FOLDS)
+    for task, raw in zip(tasks, raws, strict=True):
         for method in options.methods:
             values = [r["accuracy"] for r in runs
                       if r["task"] == task["task"] and r["method"] == method]
@@ -204,13 +205,11 @@ def by_trial(options, tasks: list[dict]) -> dict:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.2), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    for ax, task, raw in zip(axes[0], tasks, raws, strict=True):
         for k, method in enumerate(options.methods):
             for r in (r for r in runs if r["task"] == task["task"] and r["method"] == method):
                 ax.plot(range(FOLDS), r["fold_accuracy"], "o-", color=f"C{k}", ms=3,
                         label=method if r["seed"] == 0 else None)
-        raw = decode_linear_by_trial(standardised[tasks.index(task)], task["label"],
-                                     task["trial"], n_folds=FOLDS)
         ax.plot(range(FOLDS), [f["accuracy"] for f in raw["folds"]], "k^--", ms=3,
                 label="raw-rate logistic")
         ax.set_xlabel("test block of trials (9 = the fixed split's test trials)")

@@ -168,7 +168,7 @@ def test_linear_readout_by_trial_rotates_the_fixed_split():
         decode_linear_by_trial(per_fold[:9], y, trial)
     with pytest.raises(ValueError, match=r"trial_ids must be a 1-D integer array"):
         decode_linear_by_trial(emb, y, trial.astype(float))
-    with pytest.raises(ValueError, match=r"trial_ids must be integers, one per sample"):
+    with pytest.raises(ValueError, match=r"trial_ids must have one entry per sample"):
         decode_linear_by_trial(emb, y, trial[:-1])
     with pytest.raises(ValueError, match=r"n_folds must be an int from 3 .* \(57\); got 2"):
         decode_linear_by_trial(emb, y, trial, n_folds=2)

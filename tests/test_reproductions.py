@@ -184,8 +184,8 @@ def test_goodness_of_fit_full(tmp_path):
 def test_topology_full(tmp_path):
     data_dir("rat_hippocampus")
     # the paper's 10,000 steps (shorter fits left a second loop and a void above the null:
-    # (1, 2, 1) after 1,500 steps); 3 shuffles (the paper: 500) fit the CI budget, ~17-21
-    # min; 2 would not do: the first two shuffles' largest void (0.58) is below the ring
+    # (1, 2, 1) after 1,500 steps); 3 shuffles (the paper: 500) fit the CI budget, ~15 min
+    # with --jobs 2; 2 would not do: the first two shuffles' largest void (0.58) is below the ring
     # embedding's (0.65), which would then count as a void
     results = _run("topology", tmp_path, "--dims", "3", "--shuffles", "3", "--steps", "10000",
                    "--jobs", "2")

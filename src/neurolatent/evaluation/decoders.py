@@ -352,7 +352,7 @@ def decode_linear_by_trial(embedding: Any, label: Any, trial_ids: Any, n_folds: 
                          f"({len(label)}); got {[len(e) for e in embeddings]}.")
     trial_ids = np.asarray(trial_ids)
     if trial_ids.shape != label.shape[:1]:
-        raise ValueError(f"trial_ids must be integers, one per sample of embedding "
+        raise ValueError(f"trial_ids must have one entry per sample of embedding "
                          f"({len(label)},); got {trial_ids.dtype} array of shape "
                          f"{trial_ids.shape}.")
     sample_block = trial_folds(trial_ids, n_folds)
