@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def setup(options: argparse.Namespace, argv: list[str] | None) -> None:
     """Data folder default and thread count, before any fit; remembers the command line."""
-    options.command_line = " ".join(sys.argv[1:] if argv is None else argv)
+    # shell-quoted, so that the "Regenerate with" line of a docs page runs as printed
+    options.command_line = shlex.join(sys.argv[1:] if argv is None else argv)
     shared = REPO.parent / "shared" / "data"
     if "NEUROLATENT_DATA" not in os.environ and shared.is_dir():
         os.environ["NEUROLATENT_DATA"] = str(shared)
@@ -74,8 +76,12 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def write(name: str, options: argparse.Namespace, results: dict, figure, title: str,
-          summary: str, rows: list[dict]) -> dict:
-    """Write ``<name>.json`` and ``<name>.png`` to the out dir, and ``<name>.md`` to docs."""
+          summary: str, rows: list[dict], script: str | None = None) -> dict:
+    """Write ``<name>.json`` and ``<name>.png`` to the out dir, and ``<name>.md`` to docs.
+
+    ``script`` names the script that wrote the report (default: ``name``); the page's
+    "Regenerate with" line runs it with this run's arguments.
+    """
     options.out_dir.mkdir(parents=True, exist_ok=True)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()}
     results = {"name": name, "quick": bool(options.quick), "environment": environment(),
@@ -87,13 +93,13 @@ def write(name: str, options: argparse.Namespace, results: dict, figure, title: 
     if str(options.docs_dir) not in ("", "."):
         options.docs_dir.mkdir(parents=True, exist_ok=True)
         (options.docs_dir / f"{name}.png").write_bytes(png_path.read_bytes())
-        arguments = [a for a in options.command_line.split() if a]
+        arguments = shlex.split(options.command_line)
         # output folders are where this copy was written, not part of the recipe
         for flag in ("--out-dir", "--docs-dir"):
             while flag in arguments:
                 at = arguments.index(flag)
                 del arguments[at:at + 2]
-        command = " ".join([f"python benchmarks/{name}.py", *arguments])
+        command = shlex.join(["python", f"benchmarks/{script or name}.py", *arguments])
         (options.docs_dir / f"{name}.md").write_text(
             f"# {title}\n\n{summary}\n\n{markdown_table(rows)}\n\n![{title}]({name}.png)\n\n"
             f"Regenerate with `{command}` (written {results['environment']['date']}, torch "

@@ -17,12 +17,19 @@ trials, each scored by a readout trained on the others with an encoder refitted 
 (10 fits per method and seed; its last block is the fixed split); it writes
 ``ssl_neural_by_trial``.
 
+``--myow-params '{"learning_rate_schedule": "cosine", ...}'`` changes MYOW's settings (JSON,
+MYOW's constructor names) to try a recipe; ``--tag NAME`` then writes the report under its own
+name (``ssl_neural_by_trial_NAME``) instead of replacing the default one.
+
     python benchmarks/ssl_neural.py [--quick] [--steps 3000] [--seeds 3] [--methods MYOW ...]
-                                    [--by-trial] [--jobs 2]
+                                    [--by-trial] [--jobs 2] [--myow-params JSON] [--tag NAME]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import re
 import sys
 import time
 from functools import partial
@@ -92,15 +99,15 @@ def supervised_mlp(task: dict, Z: np.ndarray, seed: int) -> float:
     return float(fits[best].score(Z[test], y[test]))
 
 
-def make_model(method: str, task: dict, steps: int, seed: int):
+def make_model(method: str, task: dict, steps: int, seed: int, myow_params: dict | None = None):
     from neurolatent import BYOL, CEBRA, MYOW
     from neurolatent.augment import RandomizedNeuronDropout
 
     common = dict(max_iterations=steps, batch_size=512, output_dimension=32,
                   device="cpu", random_state=seed)
     if method == "MYOW":
-        return MYOW(**common, exclude_window=task["exclude_window"],
-                    mined_warmup=task["warmup"])
+        return MYOW(**{**common, "exclude_window": task["exclude_window"],
+                       "mined_warmup": task["warmup"], **(myow_params or {})})
     if method == "BYOL":
         return BYOL(**common)
     augmentations = ([RandomizedNeuronDropout(0.8, 0.9)] if method.endswith("dropout")
@@ -109,14 +116,15 @@ def make_model(method: str, task: dict, steps: int, seed: int):
                  temperature=1.0, learning_rate=1e-3, augmentations=augmentations)
 
 
-def run_one(task: dict, Z: np.ndarray, method: str, steps: int, seed: int) -> dict:
+def run_one(task: dict, Z: np.ndarray, method: str, steps: int, seed: int,
+            myow_params: dict | None = None) -> dict:
     from neurolatent import decode, decode_linear
     from neurolatent.evaluation import angle_accuracy
 
     train, valid, test = task["masks"]
     fit_rows = train | valid
     trial = task["trial"]
-    model = make_model(method, task, steps, seed)
+    model = make_model(method, task, steps, seed, myow_params)
     start = time.perf_counter()
     model.fit(Z[fit_rows], trial_ids=None if trial is None else trial[fit_rows])
     seconds = time.perf_counter() - start
@@ -145,14 +153,14 @@ def run_one(task: dict, Z: np.ndarray, method: str, steps: int, seed: int) -> di
 
 
 def fold_embedding(task: dict, Z: np.ndarray, method: str, steps: int, seed: int,
-                   fold: int) -> np.ndarray:
+                   fold: int, myow_params: dict | None = None) -> np.ndarray:
     """The session embedded by an encoder fitted (without labels) on every trial outside
     block ``fold`` of the 10 trial blocks; the last fold is the fixed split's encoder."""
     from neurolatent.evaluation import trial_folds
 
     trial = task["trial"]
     fit_rows = trial_folds(trial, FOLDS) != fold
-    model = make_model(method, task, steps, seed)
+    model = make_model(method, task, steps, seed, myow_params)
     model.fit(Z[fit_rows], trial_ids=trial[fit_rows])
     return model.transform(Z, trial_ids=trial)
 
@@ -168,7 +176,7 @@ def by_trial(options, tasks: list[dict]) -> dict:
     keys = [(i, method, seed) for i in range(len(tasks)) for method in options.methods
             for seed in range(options.seeds)]
     embeddings = iter(run_calls([partial(fold_embedding, tasks[i], standardised[i], method,
-                                         options.steps, seed, fold)
+                                         options.steps, seed, fold, options.myow_params)
                                  for i, method, seed in keys for fold in range(FOLDS)],
                                 options.jobs))
     runs = []
@@ -220,13 +228,43 @@ def by_trial(options, tasks: list[dict]) -> dict:
                "block k tested by a logistic readout trained on the other blocks but k - 1 "
                "(its C chosen there), from an encoder refitted without labels on all blocks "
                f"but k ({options.steps} steps, {options.seeds} seed(s)). Block 9 is the fixed "
-               "split. MYOW vs raw rates: " + "; ".join(
+               f"split.{_myow_note(options)} MYOW vs raw rates: " + "; ".join(
                    f"{c['task']} {c['MYOW']:.3f} vs {c['raw rates']:.3f} "
                    f"({'met' if c['met'] else 'NOT met'})" for c in checks) + ".")
-    return _report.write(f"{NAME}_by_trial", options, {"runs": runs, "summary": rows,
-                                                       "targets": checks},
+    return _report.write(_name(options), options, {"runs": runs, "summary": rows,
+                                                   "targets": checks},
                          figure, "Self-supervised representations, every trial tested",
-                         summary, rows)
+                         summary, rows, script=NAME)
+
+
+def _json_object(text: str) -> dict:
+    """``--myow-params``: a JSON object of MYOW constructor arguments."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object, got {text!r} ({error})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
+
+
+def _tag(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise argparse.ArgumentTypeError(f"letters, digits, '_' or '-' only; got {text!r}")
+    return text
+
+
+def _name(options) -> str:
+    """Report name: ssl_neural[_by_trial][_TAG]."""
+    return "_".join([NAME, *(["by_trial"] if options.by_trial else []),
+                     *([options.tag] if options.tag else [])])
+
+
+def _myow_note(options) -> str:
+    if not options.myow_params:
+        return ""
+    return f" MYOW settings changed: `{json.dumps(options.myow_params, sort_keys=True)}`."
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -238,6 +276,11 @@ def main(argv: list[str] | None = None) -> dict:
     args.add_argument("--by-trial", action="store_true",
                       help="reaching only: test every trial once (10 trial blocks, encoders "
                            "refitted per block, 10x the fits); writes ssl_neural_by_trial")
+    args.add_argument("--myow-params", type=_json_object, default=None, metavar="JSON",
+                      help="MYOW constructor arguments overriding the recipe's, e.g. "
+                           "'{\"learning_rate_schedule\": \"cosine\"}'")
+    args.add_argument("--tag", type=_tag, default=None,
+                      help="suffix of the report's name (keeps the default report)")
     options = args.parse_args(argv)
     if options.quick:
         options.steps, options.seeds = 200, 1
@@ -248,7 +291,8 @@ def main(argv: list[str] | None = None) -> dict:
     from neurolatent._parallel import run_calls
 
     standardised = [standardise(task) for task in tasks]
-    runs = run_calls([partial(run_one, task, Z, method, options.steps, seed)
+    runs = run_calls([partial(run_one, task, Z, method, options.steps, seed,
+                              options.myow_params)
                       for task, Z in zip(tasks, standardised, strict=True)
                       for method in options.methods for seed in range(options.seeds)],
                      options.jobs)
@@ -310,10 +354,12 @@ def main(argv: list[str] | None = None) -> dict:
                "Chance: 12.5 % (8 targets), 57.3 % majority (sleep). Target check: "
                + "; ".join(f"{c['task']} {'met' if c['met'] else 'NOT met'} "
                            f"({c['MYOW linear acc.']:.3f} vs {c['target']:.3f})" for c in checks)
-               + ". The fixed split tests 16-18 trials per session; `--by-trial` tests every "
-               "trial once (docs/ssl_neural_by_trial.md).")
-    return _report.write(NAME, options, {"runs": runs, "summary": rows, "targets": checks},
-                         figure, "Self-supervised representations (BYOL, MYOW)", summary, rows)
+               + f".{_myow_note(options)} The fixed split tests 16-18 trials per session; "
+               "`--by-trial` tests every trial once (docs/ssl_neural_by_trial.md).")
+    return _report.write(_name(options), options,
+                         {"runs": runs, "summary": rows, "targets": checks}, figure,
+                         "Self-supervised representations (BYOL, MYOW)", summary, rows,
+                         script=NAME)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import runpy
+import shlex
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ from .conftest import data_dir
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _run(name: str, tmp_path: Path, *args: str) -> dict:
-    script = name.removesuffix("_by_trial")  # ssl_neural.py --by-trial writes its own report
-    main = runpy.run_path(str(BENCHMARKS / f"{script}.py"), run_name="reproduction")["main"]
+def _run(name: str, tmp_path: Path, *args: str, script: str | None = None) -> dict:
+    """Run ``benchmarks/<script or name>.py`` and check the report ``name`` it writes."""
+    main = runpy.run_path(str(BENCHMARKS / f"{script or name}.py"),
+                          run_name="reproduction")["main"]
     results = main([*args, "--out-dir", str(tmp_path), "--docs-dir", str(tmp_path / "docs")])
     written = json.loads((tmp_path / f"{name}.json").read_text())
     assert written["name"] == name and written["environment"]["torch"]
@@ -80,14 +82,36 @@ def test_ssl_neural_quick(tmp_path):
     assert results["targets"][0]["task"] == "chewie_20131003"
     # every trial tested once: the last of the 10 trial blocks is the fixed split, with the
     # same encoder (same rows, seed and thread count), so the same test accuracy
-    by_trial = _run("ssl_neural_by_trial", tmp_path, "--quick", "--by-trial", "--methods",
-                    "MYOW", "--jobs", "2")
+    # (--myow-params repeats a default, so the encoders are the fixed-split run's; --tag
+    # writes the report under its own name)
+    params = '{"learning_rate_schedule": "constant"}'
+    by_trial = _run("ssl_neural_by_trial_same", tmp_path, "--quick", "--by-trial",
+                    "--methods", "MYOW", "--jobs", "2", "--myow-params", params,
+                    "--tag", "same", script="ssl_neural")
+    assert not (tmp_path / "ssl_neural_by_trial.json").exists()
+    # the page's command runs as printed: the script's own name, the JSON shell-quoted
+    page = (tmp_path / "docs" / "ssl_neural_by_trial_same.md").read_text()
+    command = shlex.split(page.split("Regenerate with `")[1].split("`")[0])
+    assert command[:2] == ["python", "benchmarks/ssl_neural.py"]
+    assert command[command.index("--myow-params") + 1] == params
     (run,) = by_trial["runs"]
     fixed = next(r for r in results["runs"] if r["method"] == "MYOW")
     assert run["fold_accuracy"][-1] == fixed["linear_accuracy"]
     raw = next(r for r in by_trial["summary"] if r["method"] == "raw-rate logistic")
     # SOURCE.md's 5-fold-by-trial estimate for the raw rates is 0.652 +- 0.022
     assert 0.6 < raw["accuracy by trial (median)"] < 0.72
+
+
+def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
+    module = runpy.run_path(str(BENCHMARKS / "ssl_neural.py"), run_name="reproduction")
+    task = {"exclude_window": 0, "warmup": 200}
+    model = module["make_model"]("MYOW", task, 10, 0, {"output_dimension": 8,
+                                                      "mined_warmup": 50})
+    assert (model.output_dimension, model.mined_warmup, model.max_iterations) == (8, 50, 10)
+    assert module["make_model"]("MYOW", task, 10, 0).output_dimension == 32
+    for bad in (["--myow-params", "[1]"], ["--myow-params", "{oops"], ["--tag", "a/b"]):
+        with pytest.raises(SystemExit):  # argparse's usage error, before any fit
+            module["main"](["--quick", *bad])
 
 
 def test_goodness_of_fit_quick(tmp_path):

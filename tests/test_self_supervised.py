@@ -23,7 +23,7 @@ from neurolatent.objectives.byol import (
 )
 from neurolatent.recording import Recording
 from neurolatent.sampling import SamplingConfig, build_sampler
-from neurolatent.training import Trainer, TrainerConfig
+from neurolatent.training import Trainer, TrainerConfig, learning_rate_factor
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -98,6 +98,69 @@ def test_tau_schedule_and_plain_ema():
     expected = 0.7 * target.weight.detach() + 0.3 * online.weight.detach()
     ema_update(target, online, 0.7)
     assert torch.equal(target.weight, expected)
+
+
+def _fit_with_schedule(schedule):
+    trainer = _trainer(BYOLObjective, steps=6)
+    trainer.config.lr_schedule = schedule
+    initial = [p.detach().clone() for p in trainer.encoder.parameters()]
+    trainer.fit()
+    return trainer, initial
+
+
+def test_learning_rate_schedule_sets_every_step_and_one_is_the_constant_rate():
+    seen = []
+
+    def schedule(step, total):
+        seen.append((step, total))
+        return learning_rate_factor(step, total, warmup=2, decay="cosine")
+
+    trainer, _ = _fit_with_schedule(schedule)
+    assert seen == [(s, 6) for s in range(6)]
+    lr = trainer.config.learning_rate
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(
+        lr * 0.5 * (1 + np.cos(np.pi * 3 / 4)))
+    # a factor of 1 everywhere is exactly the unscheduled fit
+    constant, _ = _fit_with_schedule(lambda step, total: 1.0)
+    plain, _ = _fit_with_schedule(None)
+    for a, b in zip(constant.encoder.parameters(), plain.encoder.parameters(), strict=True):
+        assert torch.equal(a, b)
+    # a factor of 0 never moves the encoder (Adam's step is scaled by the rate)
+    frozen, initial = _fit_with_schedule(lambda step, total: 0.0)
+    for p, before in zip(frozen.encoder.parameters(), initial, strict=True):
+        assert torch.equal(p, before)
+
+
+def test_learning_rate_factor_warmup_then_cosine_to_zero():
+    total, warmup = 100, 10
+    factors = [learning_rate_factor(s, total, warmup, "cosine") for s in range(total + 1)]
+    assert factors[:warmup] == pytest.approx([(s + 1) / warmup for s in range(warmup)])
+    assert factors[warmup] == 1.0 and factors[total] == pytest.approx(0.0, abs=1e-12)
+    assert factors[55] == pytest.approx(0.5)  # half-way through the decay
+    assert all(a >= b for a, b in zip(factors[warmup:], factors[warmup + 1:], strict=False))
+    assert learning_rate_factor(50, total) == 1.0
+    with pytest.raises(ValueError, match="decay must be 'constant' or 'cosine'; got 'step'"):
+        learning_rate_factor(50, total, 0, "step")
+
+
+def test_estimators_train_with_the_schedule_and_keep_it_in_checkpoints(tmp_path):
+    X, _ = ring_population(600, 12)
+    kwargs = dict(max_iterations=8, batch_size=32, device="cpu", random_state=0,
+                  output_dimension=4, exclude_window=5)
+    model = MYOW(**kwargs, learning_rate_schedule="cosine", warmup_iterations=3).fit(X)
+    assert model._lr_schedule()(2, 8) == pytest.approx(1.0)
+    default = MYOW(**kwargs).fit(X)
+    assert default._lr_schedule() is None  # the constant rate, as before the option existed
+    assert not np.array_equal(model.transform(X), default.transform(X))
+    path = tmp_path / "scheduled.safetensors"
+    model.save(path)
+    loaded = MYOW.load(path)
+    assert loaded.get_params()["learning_rate_schedule"] == "cosine"
+    assert loaded.get_params()["warmup_iterations"] == 3
+    with pytest.raises(ValueError, match="learning_rate_schedule"):
+        BYOL(learning_rate_schedule="linear").fit(X)
+    with pytest.raises(ValueError, match="warmup_iterations"):
+        BYOL(warmup_iterations=-1).fit(X)
 
 
 # ----------------------------------------------------------------------------- loss

@@ -352,6 +352,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
         """Negatives drawn per step (``None``: as many as references)."""
         return self.num_negatives
 
+    def _lr_schedule(self) -> Callable[[int, int], float] | None:
+        """(step, total) -> learning-rate multiplier; ``None``: constant (CEBRA's recipe)."""
+        return None
+
     #: (labels, hybrid, batch, sessions, invariance) -> (sampler factory, objective factory)
     _plans: ClassVar[dict] = PLANS
     #: multi-session fits without labels treat the sessions' time index as a shared label
@@ -500,6 +504,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             callback_frequency=callback_frequency,
             precision=self.precision,
             augment=None if window_augmentations is None else Compose(window_augmentations),
+            lr_schedule=self._lr_schedule(),
         )
         trainer = Trainer(encoder, objective, sampler, sessions if multisession else labels,
                           generator, config)

@@ -15,13 +15,17 @@ projector, predictor hidden width 256, mined projection 16, k = 5, mined weight 
 linear warm-up, EMA base 0.98 rising to 1 on a cosine schedule, randomized neuron dropout
 (p_max 0.8, applied with probability 0.9), temporal views up to 3 bins ahead, candidates
 within 150 bins of the anchor excluded. Two deliberate departures: Adam (the library's one
-optimiser) instead of SGD with momentum and learning-rate warm-up, and augmentations
-applied to the values the user passes (see :mod:`neurolatent.augment`).
+optimiser) instead of SGD with momentum, and augmentations applied to the values the user
+passes (see :mod:`neurolatent.augment`). The published learning-rate warm-up and cosine decay
+are available (``warmup_iterations``, ``learning_rate_schedule="cosine"``) but off by
+default: on the Chewie reaching sessions they did not improve the linear readout
+(``docs/ssl_neural_by_trial.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
@@ -38,6 +42,7 @@ from neurolatent.models import MODELS
 from neurolatent.objectives.byol import BYOLObjective, MYOWObjective
 from neurolatent.recording import Recording
 from neurolatent.sampling import SamplingConfig, build_sampler
+from neurolatent.training.trainer import learning_rate_factor
 
 __all__ = ["BYOL", "MYOW"]
 
@@ -91,6 +96,11 @@ class BYOL(CEBRA):
         Hidden width of the projector and predictor MLPs.
     tau_base : float in [0, 1]
         Initial EMA coefficient of the target network (rises to 1, cosine schedule).
+    learning_rate_schedule : {"constant", "cosine"}
+        After the warm-up, keep ``learning_rate`` or decay it to 0 on a half cosine (the
+        published BYOL/MYOW recipe). Default ``"constant"``.
+    warmup_iterations : int
+        Steps of linear learning-rate warm-up (0 = none).
 
     Attributes
     ----------
@@ -134,6 +144,8 @@ class BYOL(CEBRA):
         "projection_dim": [Interval(int, 1), None],
         "hidden_dim": [Interval(int, 1)],
         "tau_base": [Interval(float, 0, 1)],
+        "learning_rate_schedule": [OneOf(("constant", "cosine"))],
+        "warmup_iterations": [Interval(int, 0)],
     }
 
     def __init__(
@@ -158,6 +170,8 @@ class BYOL(CEBRA):
         projection_dim: int | None = None,
         hidden_dim: int = 256,
         tau_base: float = 0.98,
+        learning_rate_schedule: str = "constant",
+        warmup_iterations: int = 0,
     ):
         self.model_architecture = model_architecture
         self.device = device
@@ -177,6 +191,8 @@ class BYOL(CEBRA):
         self.projection_dim = projection_dim
         self.hidden_dim = hidden_dim
         self.tau_base = tau_base
+        self.learning_rate_schedule = learning_rate_schedule
+        self.warmup_iterations = warmup_iterations
 
     def _validate_params(self) -> None:
         validate_params(type(self).__name__, self.get_params(deep=False),
@@ -185,6 +201,12 @@ class BYOL(CEBRA):
     def _sampling_config(self, label_kind: str) -> SamplingConfig:
         return SamplingConfig(conditional="time", time_offsets=self._offsets(),
                               jitter=split_augmentations(self.augmentations)[1])
+
+    def _lr_schedule(self) -> Callable[[int, int], float] | None:
+        if self.learning_rate_schedule == "constant" and self.warmup_iterations == 0:
+            return None
+        return partial(learning_rate_factor, warmup=self.warmup_iterations,
+                       decay=self.learning_rate_schedule)
 
     def _num_negatives(self) -> int | None:
         return 1  # BYOL uses no negatives; the sampler's one index is never embedded
@@ -280,6 +302,8 @@ class MYOW(BYOL):
         projection_dim: int | None = None,
         hidden_dim: int = 256,
         tau_base: float = 0.98,
+        learning_rate_schedule: str = "constant",
+        warmup_iterations: int = 0,
         mined_dim: int = 16,
         num_neighbors: int = 5,
         num_candidates: int | None = None,
@@ -295,7 +319,8 @@ class MYOW(BYOL):
             num_hidden_units=num_hidden_units, pad_before_transform=pad_before_transform,
             optimizer_kwargs=optimizer_kwargs, random_state=random_state,
             precision=precision, augmentations=augmentations, projection_dim=projection_dim,
-            hidden_dim=hidden_dim, tau_base=tau_base)
+            hidden_dim=hidden_dim, tau_base=tau_base,
+            learning_rate_schedule=learning_rate_schedule, warmup_iterations=warmup_iterations)
         self.mined_dim = mined_dim
         self.num_neighbors = num_neighbors
         self.num_candidates = num_candidates

@@ -6,6 +6,7 @@ only every ``log_every`` steps (progress bar) and at the end (``history``).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,30 @@ from neurolatent.objectives.base import Objective
 from neurolatent.recording import Recording
 from neurolatent.training.batch import Batch, split_parts
 
-__all__ = ["Trainer", "TrainerConfig"]
+__all__ = ["Trainer", "TrainerConfig", "learning_rate_factor"]
+
+
+def learning_rate_factor(step: int, total: int, warmup: int = 0, decay: str = "constant") -> float:
+    """Multiplier of the learning rate at (0-based) ``step`` of ``total``.
+
+    A linear warm-up over the first ``warmup`` steps (from ``1 / warmup`` to 1), then
+    ``decay``: ``"constant"`` keeps 1, ``"cosine"`` falls to 0 at ``total`` on a half
+    cosine (the schedule BYOL and MYOW train with).
+
+    Examples
+    --------
+    >>> [learning_rate_factor(s, 10, warmup=4) for s in (0, 3, 4, 9)]
+    [0.25, 1.0, 1.0, 1.0]
+    >>> [round(learning_rate_factor(s, 10, warmup=2, decay="cosine"), 3) for s in (0, 1, 2, 6)]
+    [0.5, 1.0, 1.0, 0.5]
+    """
+    if step < warmup:
+        return (step + 1) / warmup
+    if decay == "constant":
+        return 1.0
+    if decay == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+    raise ValueError(f"decay must be 'constant' or 'cosine'; got {decay!r}.")
 
 
 @dataclass
@@ -42,6 +66,8 @@ class TrainerConfig:
     precision: str = "32"
     # (windows, generator) -> windows, applied to training windows only (never in evaluate)
     augment: Callable | None = None
+    # (step, max_iterations) -> learning-rate multiplier; None = constant learning rate
+    lr_schedule: Callable[[int, int], float] | None = None
 
 
 class Trainer:
@@ -159,6 +185,10 @@ class Trainer:
         done = 0
         try:
             for step in range(cfg.max_iterations):
+                if cfg.lr_schedule is not None:
+                    factor = cfg.lr_schedule(step, cfg.max_iterations)
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = cfg.learning_rate * factor
                 log[step] = self.step()
                 done = step + 1
                 self.objective.after_step(done, cfg.max_iterations)
