@@ -18,8 +18,8 @@ within 150 bins of the anchor excluded. Two deliberate departures: Adam (the lib
 optimiser) instead of SGD with momentum, and augmentations applied to the values the user
 passes (see :mod:`neurolatent.augment`). The published learning-rate warm-up and cosine decay
 are available (``warmup_iterations``, ``learning_rate_schedule="cosine"``) but off by
-default: on the Chewie reaching sessions they did not improve the linear readout
-(``docs/ssl_neural_by_trial.md``).
+default: on the Chewie reaching sessions they lowered the linear readout
+(``docs/ssl_neural_myow_variants.md``).
 """
 
 from __future__ import annotations
