@@ -282,6 +282,13 @@ def main(argv: list[str] | None = None) -> dict:
     args.add_argument("--tag", type=_tag, default=None,
                       help="suffix of the report's name (keeps the default report)")
     options = args.parse_args(argv)
+    if options.myow_params:
+        from neurolatent import MYOW
+
+        try:  # unknown names and bad values stop here, not in a worker after other fits
+            MYOW(**options.myow_params)._validate_params()
+        except (TypeError, ValueError) as error:
+            args.error(f"--myow-params: {error}")
     if options.quick:
         options.steps, options.seeds = 200, 1
     _report.setup(options, argv)

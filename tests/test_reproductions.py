@@ -109,7 +109,9 @@ def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
                                                       "mined_warmup": 50})
     assert (model.output_dimension, model.mined_warmup, model.max_iterations) == (8, 50, 10)
     assert module["make_model"]("MYOW", task, 10, 0).output_dimension == 32
-    for bad in (["--myow-params", "[1]"], ["--myow-params", "{oops"], ["--tag", "a/b"]):
+    for bad in (["--myow-params", "[1]"], ["--myow-params", "{oops"], ["--tag", "a/b"],
+                ["--myow-params", '{"learning_rte": 0.1}'],
+                ["--myow-params", '{"mined_weight": 2.0}']):
         with pytest.raises(SystemExit):  # argparse's usage error, before any fit
             module["main"](["--quick", *bad])
 
