@@ -98,101 +98,81 @@ def test_transform_with_trials_pads_each_trial_separately():
     np.testing.assert_allclose(emb[20:45], model.transform(X[20:45]), rtol=1e-6)
 
 
-@pytest.mark.parametrize("kernel", [1, 2, 3])
-@pytest.mark.parametrize("layout", ["contiguous", "gathered"])
-@pytest.mark.parametrize("channels", [(7, 5), (5, 5), (4, 6)])  # narrowing, square, widening
-def test_gemm_convolution_equals_conv1d_forward_and_backward(kernel, layout, channels):
-    from neurolatent.models.encoders import _GemmConv
+def _direct_forward(encoder, x):
+    """The encoder as PyTorch's own modules compute it: direct convolutions, the residual
+    blocks' ``x[crop] + GELU(conv(x))``, then the normalisation -- the reference."""
+    out = encoder.trunk(encoder.input_layer(x))
+    if encoder.normalize:
+        out = out / (out.norm(dim=1, keepdim=True) + 1e-8)
+    return out
 
-    g = torch.Generator().manual_seed(kernel)
-    layer = _GemmConv(*channels, kernel)
-    reference = torch.nn.Conv1d(*channels, kernel)
-    reference.load_state_dict(layer.state_dict())  # same parameters, same state dict
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("layout", ["contiguous", "gathered"])
+@pytest.mark.parametrize("training", [True, False])
+def test_encoder_equals_direct_convolution_forward_and_backward(name, layout, training):
+    # training runs the hand-written backward (one autograd node), evaluation autograd's
+    # graph of the same arithmetic; both must be the modules' direct convolutions, values
+    # and gradients (input and every parameter), whatever the input's memory layout
+    g = torch.Generator().manual_seed(7)
+    encoder = make_encoder(name, 6, 8, 3, g).double().train(training)
+    size = encoder.receptive_field.size + 3 * encoder.stride  # several outputs per window
     if layout == "contiguous":
-        x = torch.randn(11, channels[0], 9, generator=g)
-    else:  # the window gather's view: (batch, time, neurons) transposed
-        x = torch.randn(11, 9, channels[0], generator=g).transpose(1, 2)
+        x = torch.randn(5, 6, size, generator=g, dtype=torch.float64)
+    else:  # the window gather's view of time-major (lag, batch, neurons) memory
+        x = torch.randn(size, 5, 6, generator=g, dtype=torch.float64).permute(1, 2, 0)
     x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    out, expected = layer(x1), reference(x2)
-    assert out.shape == expected.shape
-    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
-    upstream = torch.randn(expected.shape, generator=g)
-    out.backward(upstream)
-    expected.backward(upstream)
-    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(layer.weight.grad, reference.weight.grad, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(layer.bias.grad, reference.bias.grad, rtol=1e-4, atol=1e-5)
+    out, expected = encoder(x1), _direct_forward(encoder, x2)
+    assert out.shape == expected.shape == (5, 3, 4)
+    torch.testing.assert_close(out, expected)
+    upstream = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    params = list(encoder.parameters())
+    for a, b in zip(torch.autograd.grad(out, [x1, *params], upstream),
+                    torch.autograd.grad(expected, [x2, *params], upstream), strict=True):
+        torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize("kernel", [1, 2, 3, 4])
-def test_shift_functions_pass_gradcheck(kernel):
-    # the hand-written backwards of the im2col columns and the shifted tap sum
-    from neurolatent.models.encoders import (
-        _Shift,
-        _shifted_columns,
-        _shifted_sum,
-        _unshift_columns,
-        _unsum_taps,
-    )
-
-    def columns_of(r):
-        return _Shift.apply(r, kernel, _shifted_columns, _unshift_columns)
-
-    def sum_of(t):
-        return _Shift.apply(t, kernel, _shifted_sum, _unsum_taps)
+@pytest.mark.parametrize("kinds", [("gelu", "residual", "linear"), ("residual", "linear"),
+                                   ("gelu", "gelu", "linear")])
+@pytest.mark.parametrize("kernel", [1, 2, 3])
+def test_layer_stack_backward_passes_gradcheck(kinds, kernel):
+    from neurolatent.models.encoders import _Layers
 
     g = torch.Generator().manual_seed(kernel)
-    rows = torch.randn(3, 8, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(columns_of, (rows,))
-    taps = torch.randn(3, 8, 2 * kernel, generator=g, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(sum_of, (taps,))
-    # forward: column block j is the input shifted by j; the sum adds tap j at t + j
-    columns = columns_of(rows)
-    for j in range(kernel):
-        torch.testing.assert_close(columns[..., 4 * j : 4 * j + 4], rows[:, j : j + 9 - kernel])
-    expected = sum(taps[:, j : j + 9 - kernel, 2 * j : 2 * j + 2] for j in range(kernel))
-    torch.testing.assert_close(sum_of(taps), expected)
+    width = 4
+    # kernel-1 residual blocks are allowed by the arithmetic; the encoders use kernel 3
+    shapes = [(width, width, kernel if kind != "residual" else 3) for kind in kinds]
+    params = []
+    for shape in shapes:
+        params += [torch.randn(shape, generator=g, dtype=torch.float64, requires_grad=True),
+                   torch.randn(shape[0], generator=g, dtype=torch.float64, requires_grad=True)]
+    length = 1 + sum(shape[2] - 1 for shape in shapes) + 2
+    rows = torch.randn(length, 3, width, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda r, *p: _Layers.apply(kinds, r, *p),
+                                    (rows, *params))
 
 
-@pytest.mark.parametrize("layout", ["contiguous", "gathered"])
-def test_residual_block_equals_conv_gelu_in_training_and_evaluation(layout):
-    # training takes the fused residual block (hand-written backward), evaluation the
-    # plain operations; both must be the paper's x[crop] + GELU(conv(x)), values and grads
-    import torch.nn.functional as F
-
-    from neurolatent.models.encoders import _Skip, _SkipBlock
-
-    g = torch.Generator().manual_seed(5)
-    block = _Skip(6).double()
-    if layout == "contiguous":
-        x = torch.randn(5, 6, 11, generator=g, dtype=torch.float64)
-    else:
-        x = torch.randn(5, 11, 6, generator=g, dtype=torch.float64).transpose(1, 2)
-    weight = block.conv.weight.permute(0, 2, 1).reshape(6, -1).detach().requires_grad_(True)
-    bias = block.conv.bias.detach().clone().requires_grad_(True)
-    rows = x.transpose(1, 2).clone().requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda r, w, b: _SkipBlock.apply(r, w, b, 1),
-                                    (rows, weight, bias))
-    for training in (True, False):
-        block.train(training)
-        x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-        out = block(x1)
-        expected = x2[..., 1:-1] + F.gelu(F.conv1d(x2, block.conv.weight, block.conv.bias))
-        torch.testing.assert_close(out, expected)
-        upstream = torch.randn(out.shape, generator=g, dtype=torch.float64)
-        params = [block.conv.weight, block.conv.bias]
-        for a, b in zip(torch.autograd.grad(out, [x1, *params], upstream),
-                        torch.autograd.grad(expected, [x2, *params], upstream), strict=True):
-            torch.testing.assert_close(a, b)
+def test_layer_stack_skips_gradients_nobody_needs():
+    # adaptation freezes the trunk: its weight GEMMs are skipped, the input layer still
+    # gets the same gradient as with every parameter trainable
+    g = torch.Generator().manual_seed(0)
+    encoder = make_encoder("offset10-model", 6, 8, 3, g).train()
+    x = torch.randn(4, 6, 10, generator=g)
+    full = torch.autograd.grad(encoder(x).sum(), encoder.input_layer.weight)[0]
+    for p in encoder.trunk.parameters():
+        p.requires_grad_(False)
+    encoder(x).sum().backward()
+    torch.testing.assert_close(encoder.input_layer.weight.grad, full)
+    assert all(p.grad is None for p in encoder.trunk.parameters())
 
 
-def test_gemm_encoder_fit_matches_direct_convolution_fit(monkeypatch):
+def test_encoder_fit_matches_direct_convolution_fit(monkeypatch):
     """The optimised layers change only the float summation order: a fixed-seed fit with
     them matches the fit with PyTorch's direct convolution, and decodes the same."""
     from sklearn.linear_model import LinearRegression
 
     from neurolatent.datasets import place_cells
-    from neurolatent.models.encoders import _GemmConv
+    from neurolatent.models.encoders import ConvEncoder
 
     data = place_cells(num_samples=3000, num_neurons=30, seed=0)
     X, y = data.neural, data.labels[:, 0]
@@ -206,7 +186,7 @@ def test_gemm_encoder_fit_matches_direct_convolution_fit(monkeypatch):
 
     fast, fast_r2 = fit_and_score()
     with monkeypatch.context() as patch:
-        patch.setattr(_GemmConv, "forward", torch.nn.Conv1d.forward)
+        patch.setattr(ConvEncoder, "forward", _direct_forward)
         direct, direct_r2 = fit_and_score()
     assert np.abs(fast - direct).max() < 1e-3
     assert abs(fast_r2 - direct_r2) < 1e-3

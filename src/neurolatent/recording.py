@@ -366,11 +366,13 @@ class Recording:
         The one window gather of the library: index arithmetic on the contiguous
         (time, neurons) tensor, no copies of the full recording. ``out``, a
         (batch * rf.size, neurons) tensor, receives the rows instead of a new allocation.
+        The result is a view of time-major memory (lag, batch, neurons): the encoders'
+        convolutions read each lag's rows of the whole batch as one contiguous block.
         """
         key = (rf.left, rf.right)
         if key not in self._offsets:
             self._offsets[key] = torch.arange(-rf.left, rf.right, device=self.device)
-        rows = (index[:, None] + self._offsets[key]).reshape(-1)
+        rows = (self._offsets[key][:, None] + index).reshape(-1)
         gathered = (self.neural.index_select(0, rows) if out is None
                     else torch.index_select(self.neural, 0, rows, out=out))
-        return gathered.view(index.shape[0], rf.size, self.num_neurons).transpose(1, 2)
+        return gathered.view(rf.size, index.shape[0], self.num_neurons).permute(1, 2, 0)
