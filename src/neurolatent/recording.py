@@ -249,8 +249,11 @@ class Recording:
     >>> rec.num_samples, rec.num_neurons, rec.label_kind
     (6, 2, 'continuous')
     >>> rf = ReceptiveField(1, 2)
-    >>> rec.windows(torch.tensor([1, 4]), rf).shape
+    >>> windows = rec.windows(torch.tensor([1, 4]), rf)
+    >>> windows.shape
     torch.Size([2, 2, 3])
+    >>> windows.permute(2, 0, 1).is_contiguous()  # memory laid out (lag, batch, neurons)
+    True
     """
 
     neural: torch.Tensor

@@ -51,10 +51,10 @@ def _convolve(rows: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor) -> tor
 
     Time-major rows make every shifted input ``rows[j : j + steps]`` one contiguous block
     of ``steps * B`` rows, so the convolution is k GEMMs accumulating into one output:
-    no im2col copies, no shifted sums. Over batches of short windows this is faster on
-    CPU, forward and backward, than the direct convolution, channels-first im2col, or
-    channels-last shifted sums (all measured; the channels-last im2col version was ~30 %
-    slower over a training step).
+    no im2col copies, no shifted sums. For batches of short windows this is faster on CPU
+    than the direct convolution and than the channels-last im2col layers it replaced
+    (forward + backward of 1,536 windows, offset10-model, N = 120: 30 -> 21 ms, together
+    with :class:`_Layers`).
     """
     k = taps.shape[0]
     t, batch, channels = rows.shape
@@ -94,11 +94,12 @@ def _forward_layers(rows: torch.Tensor, kinds: tuple[str, ...], params: tuple,
 class _Layers(torch.autograd.Function):
     """The whole layer stack as one autograd node with a hand-written backward.
 
-    Autograd's graph of the same stack has ~15 nodes per layer (views, transposes, weight
-    reshapes and their backwards), which cost as much as the arithmetic for the small
-    widths of these encoders. Here each layer's backward is the k per-tap GEMMs for the
-    weight, a sum for the bias, and k GEMMs accumulating into one input-gradient buffer
-    (plus the residual); frozen layers (adaptation) skip their weight GEMMs.
+    Autograd's graph of the same stack has about ten nodes per layer (views, transposes,
+    weight reshapes and their backwards), each a dispatch that costs microseconds next to
+    the small GEMMs of these encoders. Here each layer's backward is k per-tap GEMMs for
+    the weight, a sum for the bias, and k GEMMs accumulating into one input-gradient
+    buffer (plus the residual); frozen layers (adaptation) skip their weight GEMMs, and
+    nothing is computed below the lowest layer that needs a gradient.
     """
 
     @staticmethod
