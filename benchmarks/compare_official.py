@@ -438,8 +438,13 @@ def readme_table(rows: dict) -> str:
              "|---|---|---|---|---|---|---|---|"]
 
     def f(value, digits=1):
-        return "-" if value is None else (f"{value:,.0f}" if value >= 1000
-                                          else f"{value:.{digits}f}")
+        if value is None:
+            return "-"
+        if value >= 1000:
+            return f"{value:,.0f}"
+        # rates below one step per second (the official full batch, T = 1M) keep two
+        # significant digits instead of printing as 0.0
+        return f"{value:.{digits}f}" if value >= 1 else f"{value:.2g}"
 
     for name, row in rows.items():
         ours, official, ratio = row["neurolatent"], row["official"], row["ratio"]
