@@ -153,17 +153,38 @@ def test_layer_stack_backward_passes_gradcheck(kinds, kernel):
 
 
 def test_layer_stack_skips_gradients_nobody_needs():
-    # adaptation freezes the trunk: its weight GEMMs are skipped, the input layer still
-    # gets the same gradient as with every parameter trainable
+    # adaptation freezes the trunk: its weight GEMMs are skipped, and with only the last
+    # layer trainable nothing below it is computed; the trainable layers' gradients are
+    # those of the fully trainable encoder
+    from torch.utils.flop_counter import FlopCounterMode
+
     g = torch.Generator().manual_seed(0)
     encoder = make_encoder("offset10-model", 6, 8, 3, g).train()
     x = torch.randn(4, 6, 10, generator=g)
-    full = torch.autograd.grad(encoder(x).sum(), encoder.input_layer.weight)[0]
-    for p in encoder.trunk.parameters():
-        p.requires_grad_(False)
-    encoder(x).sum().backward()
-    torch.testing.assert_close(encoder.input_layer.weight.grad, full)
-    assert all(p.grad is None for p in encoder.trunk.parameters())
+    convolutions = encoder._convolutions()
+    first, last = convolutions[0].weight, convolutions[-1].weight
+
+    def backward_flops():
+        out = encoder(x).sum()
+        counter = FlopCounterMode(display=False)
+        with counter:
+            out.backward()
+        return counter.get_total_flops()
+
+    full_flops = backward_flops()
+    full = {name: p.grad.clone() for name, p in encoder.named_parameters()}
+    frozen_flops = []
+    for trainable in (first, last):
+        for p in encoder.parameters():
+            p.grad = None
+            p.requires_grad_(p is trainable)
+        frozen_flops.append(backward_flops())
+        for name, p in encoder.named_parameters():
+            if p is trainable:
+                torch.testing.assert_close(p.grad, full[name])
+            else:
+                assert p.grad is None
+    assert full_flops > frozen_flops[0] > frozen_flops[1] > 0, (full_flops, frozen_flops)
 
 
 def test_encoder_fit_matches_direct_convolution_fit(monkeypatch):
