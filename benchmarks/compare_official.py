@@ -495,6 +495,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(worker(args.worker, args.config, json.loads(args.spec), args.budget,
                                 args.threads)))
         return {}
+    if not args.quick and not args.readme.is_file():  # checked before the hour of runs
+        parser.error(f"--readme: {args.readme} is not a file (the table is written between "
+                     "its markers)")
 
     table = QUICK if args.quick else CONFIGS
     names = args.configs or list(table)

@@ -85,3 +85,12 @@ def test_continuous_fit_memory_is_o_b2_plus_tn():
     print(f"largest tensor in a continuous fit: {size} elements from {where}")
     assert size <= 2 * T * N + 16 * B * B, where
     assert size < T * B / 4
+
+
+def test_compare_official_refuses_a_missing_readme_before_any_run(tmp_path, capsys):
+    main = runpy.run_path(str(ROOT / "benchmarks" / "compare_official.py"),
+                          run_name="refuse")["main"]
+    with pytest.raises(SystemExit):
+        main(["--readme", str(tmp_path / "missing.md"), "--out-dir", str(tmp_path)])
+    assert "--readme" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing measured, nothing written
