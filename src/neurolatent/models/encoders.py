@@ -66,7 +66,7 @@ def _convolve(rows: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor) -> tor
     out = torch.addmm(bias, flat[:n], taps[0].t())
     # Accumulating in place saves a copy of the output per tap; with autograd recording
     # (torch.func's Jacobians have no batching rule for addmm_) or under autocast (which
-    # leaves in-place ops in float32) the taps accumulate out of place.
+    # does not cast the operands of in-place ops) the taps accumulate out of place.
     in_place = not (torch.is_grad_enabled() or torch.is_autocast_enabled(rows.device.type))
     for j in range(1, k):
         shifted = flat[j * batch : j * batch + n]
