@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -74,11 +75,12 @@ def _convolve(rows: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor) -> tor
     return out.view(steps, batch, -1)
 
 
-def _forward_layers(rows: torch.Tensor, kinds: tuple[str, ...], params: tuple,
-                    saved: list | None = None) -> torch.Tensor:
-    """The layer stack on time-major rows; ``saved`` collects what the backward needs."""
-    for kind, weight, bias in zip(kinds, params[0::2], params[1::2], strict=True):
-        pre = _convolve(rows, _taps(weight), bias)
+def _forward_layers(rows: torch.Tensor, kinds: tuple[str, ...], taps: Sequence[torch.Tensor],
+                    biases: Sequence[torch.Tensor], saved: list | None = None) -> torch.Tensor:
+    """The layer stack on time-major rows (``taps`` from :func:`_taps`); ``saved`` collects
+    each layer's input and, before a GELU, its convolution output for the backward."""
+    for kind, layer_taps, bias in zip(kinds, taps, biases, strict=True):
+        pre = _convolve(rows, layer_taps, bias)
         if saved is not None:
             saved += [rows] if kind == _LINEAR else [rows, pre]
         if kind == _LINEAR:
@@ -86,7 +88,7 @@ def _forward_layers(rows: torch.Tensor, kinds: tuple[str, ...], params: tuple,
         elif kind == _GELU:
             rows = F.gelu(pre)
         else:
-            crop = (weight.shape[2] - 1) // 2
+            crop = (layer_taps.shape[0] - 1) // 2
             rows = rows[crop : crop + pre.shape[0]] + F.gelu(pre)
     return rows
 
@@ -105,36 +107,37 @@ class _Layers(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kinds: tuple[str, ...], rows: torch.Tensor, *params: torch.Tensor):
         saved: list[torch.Tensor] = []
-        out = _forward_layers(rows, kinds, params, saved)
+        taps = [_taps(weight) for weight in params[0::2]]  # reused by the backward
+        out = _forward_layers(rows, kinds, taps, params[1::2], saved)
         ctx.kinds = kinds
-        ctx.save_for_backward(*saved, *params)
+        ctx.save_for_backward(*saved, *taps)
         return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         kinds = ctx.kinds
         tensors = ctx.saved_tensors
-        params = tensors[len(tensors) - 2 * len(kinds):]
-        saved = list(tensors[: len(tensors) - 2 * len(kinds)])
+        all_taps = tensors[len(tensors) - len(kinds):]  # (k, out, in) per layer
+        saved = list(tensors[: len(tensors) - len(kinds)])
         needs = ctx.needs_input_grad
-        grads: list[torch.Tensor | None] = [None] * len(params)
+        grads: list[torch.Tensor | None] = [None] * (2 * len(kinds))
         # the earliest layer whose input gradient is needed (a parameter or the input)
         first = next((i for i in range(len(kinds)) if needs[2 + 2 * i] or needs[3 + 2 * i]),
                      len(kinds))
         grad = grad.contiguous()
         for i in range(len(kinds) - 1, -1, -1):
-            kind, weight = kinds[i], params[2 * i]
+            kind, taps = kinds[i], all_taps[i]
             pre = None if kind == _LINEAR else saved.pop()
             rows = saved.pop()
             if i < first and not needs[1]:
                 break
             grad_pre = grad if pre is None else torch.ops.aten.gelu_backward(grad, pre)
-            k, steps, batch = weight.shape[2], grad_pre.shape[0], grad_pre.shape[1]
+            k, steps, batch = taps.shape[0], grad_pre.shape[0], grad_pre.shape[1]
             n = steps * batch
             g = grad_pre.reshape(n, -1)
             flat = rows.reshape(-1, rows.shape[2])
             if needs[2 + 2 * i]:
-                per_tap = weight.new_empty(k, weight.shape[0], weight.shape[1])
+                per_tap = torch.empty_like(taps)
                 for j in range(k):
                     torch.mm(g.t(), flat[j * batch : j * batch + n], out=per_tap[j])
                 grads[2 * i] = per_tap.permute(1, 2, 0)
@@ -142,7 +145,6 @@ class _Layers(torch.autograd.Function):
                 grads[2 * i + 1] = g.sum(0)
             if i <= first and not needs[1]:
                 break
-            taps = _taps(weight)
             grad_rows = rows.new_empty(rows.shape)
             grad_flat = grad_rows.view(-1, rows.shape[2])
             torch.mm(g, taps[0], out=grad_flat[:n])
@@ -162,16 +164,17 @@ def _run_layers(x: torch.Tensor, layers: list[nn.Conv1d],
     rows = x.permute(2, 0, 1)  # time-major; the window gather lays windows out this way
     if not rows.is_contiguous():
         rows = rows.contiguous()
-    params = tuple(p for layer in layers for p in (layer.weight, layer.bias))
     if (torch.is_grad_enabled() and layers[0].training and rows.shape[0] > 1
             and not torch.is_autocast_enabled(x.device.type)):
+        params = [p for layer in layers for p in (layer.weight, layer.bias)]
         out = _Layers.apply(kinds, rows, *params)
     else:
         # evaluation, autocast and torch.func transforms (attribution's Jacobians) take the
         # same arithmetic through autograd's own graph; so do the per-sample MLPs on
         # windows of one time step (one addmm per layer: autograd's backward is as cheap,
         # and the Python of _Layers' backward made a 512-window step ~8 % slower)
-        out = _forward_layers(rows, kinds, params)
+        out = _forward_layers(rows, kinds, [_taps(layer.weight) for layer in layers],
+                              [layer.bias for layer in layers])
     return out.permute(1, 2, 0)
 
 
@@ -258,18 +261,21 @@ class ConvEncoder(nn.Module):
             layers = [nn.GELU(), *[_Skip(H) for _ in range(num_blocks)]]
             layers.append(nn.Conv1d(H, num_output, last_kernel))
         self.trunk = nn.Sequential(*layers)  # module names fix the state dict's keys
-        # the stack as run: convolutions and what follows each (the subsampling input stage
-        # has strides and runs as PyTorch modules before it)
-        stack = ([] if subsample == 4 else [self.input_layer]) + list(self.trunk)
+        stack = self._stack()
+        # what follows each convolution of the stack, fixed by the architecture
         self._kinds = tuple(
             _RESIDUAL if isinstance(m, _Skip)
             else _GELU if isinstance(nxt, nn.GELU) else _LINEAR
             for m, nxt in zip(stack, [*stack[1:], None], strict=True)
             if not isinstance(m, nn.GELU))
 
+    def _stack(self) -> list[nn.Module]:
+        # the modules run as one layer stack; the subsampling input stage has strides and
+        # runs as PyTorch modules before it
+        return ([] if self.stride > 1 else [self.input_layer]) + list(self.trunk)
+
     def _convolutions(self) -> list[nn.Conv1d]:
-        stack = ([] if self.stride > 1 else [self.input_layer]) + list(self.trunk)
-        return [m.conv if isinstance(m, _Skip) else m for m in stack
+        return [m.conv if isinstance(m, _Skip) else m for m in self._stack()
                 if not isinstance(m, nn.GELU)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
