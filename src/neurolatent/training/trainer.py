@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from neurolatent.objectives.base import Objective
 from neurolatent.recording import Recording
 from neurolatent.training.batch import Batch, split_parts
+from neurolatent.training.optimizer import Adam
 
 __all__ = ["Trainer", "TrainerConfig", "learning_rate_factor"]
 
@@ -116,7 +117,11 @@ class Trainer:
             # ran ~10 small ops per parameter tensor, 1.5 of a 30 ms step for the 18k
             # parameters of offset10-model; fused: 0.8 ms (isolated: 0.87 -> 0.25 ms).
             kwargs["fused"] = True
-        self.optimizer = torch.optim.Adam(params, lr=config.learning_rate, **kwargs)
+        try:
+            self.optimizer = Adam(params, lr=config.learning_rate, **kwargs)
+        except (TypeError, ValueError) as error:  # torch's message alone names no argument
+            raise type(error)(f"optimizer_kwargs: {dict(config.optimizer_kwargs)!r} is not a "
+                              f"valid set of torch.optim.Adam keywords ({error}).") from None
 
     def batch(self, parts: dict[str, torch.Tensor], augment: bool = False) -> Batch:
         """The windows of ``parts`` (training augmentation applied when ``augment``).
