@@ -224,28 +224,50 @@ def test_positive_is_label_nearest_in_the_drawn_session():
 
 def test_gather_buffers_keep_their_storage_when_session_counts_vary():
     # positives come from any session, so a session's window count changes from step to
-    # step; the buffers hold a prefix and are reallocated only when outgrown (a fresh
-    # size every step fragmented the heap)
+    # step: counts are padded to a multiple of 32 windows (repeats of the last one) and the
+    # buffers hold a prefix, reallocated only when outgrown (a fresh size every step
+    # fragmented the heap)
     from neurolatent.training.batch import Batch
 
     g = torch.Generator().manual_seed(0)
-    sessions = [Recording.from_arrays(torch.randn(60, 3, generator=g)),
-                Recording.from_arrays(torch.randn(40, 5, generator=g))]
-    starts, rfs = torch.tensor([0, 60, 100]), [ReceptiveField(1, 2)] * 2
+    sessions = [Recording.from_arrays(torch.randn(200, 3, generator=g)),
+                Recording.from_arrays(torch.randn(150, 5, generator=g))]
+    starts, rfs = torch.tensor([0, 200, 350]), [ReceptiveField(1, 2)] * 2
     buffers: dict = {}
 
     def gather(first_session_rows):
-        # `first_session_rows` windows of session 0, the rest (of 12) of session 1
+        # `first_session_rows` windows of session 0, the rest (of 80) of session 1
         index = torch.cat([torch.arange(1, 1 + first_session_rows),
-                           60 + torch.arange(1, 13 - first_session_rows)])
+                           200 + torch.arange(1, 81 - first_session_rows)])
         batch = Batch({"rows": index}, sessions, starts, rfs, None, g, buffers=buffers)
         groups = batch._windows(("rows",))
-        for s, _, windows in groups:
+        for s, where, windows in groups:
             local = index[torch.bucketize(index, starts, right=True) - 1 == s] - starts[s]
-            torch.testing.assert_close(windows, sessions[s].windows(local, rfs[s]))
+            n = local.shape[0]
+            assert windows.shape[0] == -(-n // 32) * 32 and where.shape[0] == n
+            torch.testing.assert_close(windows[:n], sessions[s].windows(local, rfs[s]))
+            torch.testing.assert_close(windows[n:], windows[n - 1 : n].expand_as(windows[n:]))
         return [w.data_ptr() for _, _, w in groups]
 
-    first = gather(8)           # session 0: 8 windows, session 1: 4; room for a quarter more
-    assert gather(7) == first   # fewer in session 0, one more in session 1: same storage
-    assert gather(10) == first  # session 0 at its capacity (10 windows)
-    assert gather(11)[0] != first[0]  # outgrown: reallocated larger
+    first = gather(30)          # session 0: 30 -> 32 windows (room for 40), session 1: 50 -> 64
+    assert gather(20) == first  # fewer in session 0, more in session 1: same storage
+    assert gather(32) == first
+    assert gather(33)[0] != first[0]  # session 0 now needs 64 > 40: reallocated larger
+
+
+def test_window_padding_changes_no_result(monkeypatch):
+    # the padded windows' embeddings are dropped: the fit equals the unpadded one up to
+    # float summation order in the weight gradients
+    import neurolatent.training.batch as batch_module
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(300 + 37 * i, 6 + i)).astype(np.float32) for i in range(3)]
+    y = [np.cumsum(rng.normal(size=(x.shape[0], 1)), 0).astype(np.float32) for x in X]
+    params = {**PARAMS, "batch_size": 50, "max_iterations": 30}
+    padded = CEBRA(**params).fit(X, y)
+    monkeypatch.setattr(batch_module, "_WINDOW_QUANTUM", 1)
+    exact = CEBRA(**params).fit(X, y)
+    np.testing.assert_allclose(padded.history_["loss"], exact.history_["loss"], rtol=1e-5)
+    for i, x in enumerate(X):
+        np.testing.assert_allclose(padded.transform(x, session_id=i),
+                                   exact.transform(x, session_id=i), rtol=1e-4, atol=1e-5)
