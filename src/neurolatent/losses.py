@@ -59,9 +59,9 @@ def _paired_similarity(a, b, distance, inverse_temperature):
 
 # Reference rows per chunk of the similarity matrix: 2^18 entries (1 MiB in float32), so
 # one batch of 512 x 512 is a single chunk and larger ones stay cache-sized. Multi-session
-# batches (4 x 512 references against 4 x 512 negatives) through autograd's dense graph
-# took 28 ms per forward + backward and ~6,800 page faults (its 16 MiB temporaries are
-# fresh mmaps each step); in chunks: 6 ms and none.
+# batches (4 x 512 references against 4 x 512 negatives) went through autograd's dense
+# graph before: 26-31 ms per forward + backward, with 16 MiB temporaries that were fresh
+# mmaps (page faults) every step. In chunks, with the backward below: 9 ms.
 _CHUNK_ENTRIES = 1 << 18
 
 
