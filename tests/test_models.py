@@ -107,10 +107,22 @@ def _direct_forward(encoder, x):
     return out
 
 
+@pytest.fixture(params=["per-tap", "stacked"])
+def tap_gemms(request, monkeypatch):
+    """Both forms of a convolution's GEMMs: one per tap, or all taps stacked into one (the
+    form of wide inputs, forced here on every layer with more than one tap)."""
+    if request.param == "stacked":
+        import neurolatent.models.encoders as encoders
+
+        monkeypatch.setattr(encoders, "_STACKED_MIN_CHANNELS", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("layout", ["contiguous", "gathered"])
 @pytest.mark.parametrize("training", [True, False])
-def test_encoder_equals_direct_convolution_forward_and_backward(name, layout, training):
+def test_encoder_equals_direct_convolution_forward_and_backward(name, layout, training,
+                                                                tap_gemms):
     # training runs the hand-written backward (one autograd node), evaluation autograd's
     # graph of the same arithmetic; both must be the modules' direct convolutions, values
     # and gradients (input and every parameter), whatever the input's memory layout
@@ -135,7 +147,7 @@ def test_encoder_equals_direct_convolution_forward_and_backward(name, layout, tr
 @pytest.mark.parametrize("kinds", [("gelu", "residual", "linear"), ("residual", "linear"),
                                    ("gelu", "gelu", "linear")])
 @pytest.mark.parametrize("kernel", [1, 2, 3])
-def test_layer_stack_backward_passes_gradcheck(kinds, kernel):
+def test_layer_stack_backward_passes_gradcheck(kinds, kernel, tap_gemms):
     from neurolatent.models.encoders import _Layers
 
     g = torch.Generator().manual_seed(kernel)
