@@ -77,18 +77,19 @@ def _convolve(rows: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor) -> tor
         raise RuntimeError(f"input of {t} time steps is shorter than the kernel ({k}).")
     flat = rows.reshape(t * batch, channels)
     n = steps * batch
+    # Accumulating in place saves a copy of the output per tap; with autograd recording
+    # (torch.func's Jacobians have no batching rule for addmm_) or under autocast (which
+    # does not cast the operands of in-place ops) the taps accumulate out of place.
+    in_place = not (torch.is_grad_enabled() or torch.is_autocast_enabled(rows.device.type))
     if _stacked(taps):
         width = taps.shape[1]
         every = flat @ taps.reshape(k * width, channels).t()  # (t * B, k * out)
         out = every[:n, :width] + bias
         for j in range(1, k):
-            out = out + every[j * batch : j * batch + n, j * width : (j + 1) * width]
+            shifted = every[j * batch : j * batch + n, j * width : (j + 1) * width]
+            out = out.add_(shifted) if in_place else out + shifted
         return out.view(steps, batch, -1)
     out = torch.addmm(bias, flat[:n], taps[0].t())
-    # Accumulating in place saves a copy of the output per tap; with autograd recording
-    # (torch.func's Jacobians have no batching rule for addmm_) or under autocast (which
-    # does not cast the operands of in-place ops) the taps accumulate out of place.
-    in_place = not (torch.is_grad_enabled() or torch.is_autocast_enabled(rows.device.type))
     for j in range(1, k):
         shifted = flat[j * batch : j * batch + n]
         out = out.addmm_(shifted, taps[j].t()) if in_place else out.addmm(shifted, taps[j].t())
