@@ -435,6 +435,14 @@ def _bound(row: dict, what: str) -> str:
     gflops = row["neurolatent"].get("gflops_per_second")
     if gflops:
         text += f"; forward+backward at {gflops:.1f} GFLOP/s"
+    theirs = row["official"].get("phase_ms")
+    if theirs:  # a ratio is bounded by the other library's step as much as by ours
+        text += (f"; official step: {sum(theirs.values()):.1f} ms, "
+                 + ", ".join(f"{p} {v:.2f}" for p, v in theirs.items()))
+    target = TARGETS.get(row["config"], (None, None))[1]
+    rate = row["official"].get("steps_per_second")
+    if what == "steps_per_second" and target and rate:
+        text += f"; the target needs our step <= {1e3 / (rate * target):.1f} ms"
     return text
 
 
@@ -553,7 +561,10 @@ def main(argv: list[str] | None = None) -> dict:
     text = readme_table(rows)
     note = (f"Measured by `make bench` ({args.threads} threads, {args.repeats} alternating "
             f"rounds, machine peaks: matmul {peaks['matmul_gflops']:.0f} GFLOP/s, conv1d "
-            f"{peaks['conv1d_gflops']:.0f} GFLOP/s); ratios are ours / official. Targets: "
+            f"{peaks['conv1d_gflops']:.0f} GFLOP/s"
+            + (f", measured in a re-run of {', '.join(names)} merged into an earlier run"
+               if args.merge else "")
+            + "); ratios are ours / official. Targets: "
             + "; ".join(f"{c['config']} {c['metric']} {'met' if c['met'] else 'NOT met'}"
                         for c in checks if "rss" not in c["metric"]) + ".")
     if not args.quick:
