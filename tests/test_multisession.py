@@ -255,15 +255,19 @@ def test_gather_buffers_keep_their_storage_when_session_counts_vary():
     assert gather(33)[0] != first[0]  # session 0 now needs 64 > 40: reallocated larger
 
 
-def test_window_padding_changes_no_result(monkeypatch):
-    # the padded windows' embeddings are dropped: the fit equals the unpadded one up to
-    # float summation order in the weight gradients
+@pytest.mark.parametrize("augmentations", [None, "dropout"])
+def test_window_padding_changes_no_result(monkeypatch, augmentations):
+    # the padded windows' embeddings are dropped and augmentations draw for the real
+    # windows only: the fit equals the unpadded one up to float summation order in the
+    # weight gradients
     import neurolatent.training.batch as batch_module
+    from neurolatent.augment import RandomizedNeuronDropout
 
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(300 + 37 * i, 6 + i)).astype(np.float32) for i in range(3)]
     y = [np.cumsum(rng.normal(size=(x.shape[0], 1)), 0).astype(np.float32) for x in X]
-    params = {**PARAMS, "batch_size": 50, "max_iterations": 30}
+    params = {**PARAMS, "batch_size": 50, "max_iterations": 30,
+              "augmentations": None if augmentations is None else [RandomizedNeuronDropout()]}
     padded = CEBRA(**params).fit(X, y)
     monkeypatch.setattr(batch_module, "_WINDOW_QUANTUM", 1)
     exact = CEBRA(**params).fit(X, y)

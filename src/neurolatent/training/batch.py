@@ -88,12 +88,19 @@ class Batch:
                     groups.append((s, where, index[where] - self.starts[s]))
             out = []
             for s, where, local in groups:
-                if len(groups) > 1 and self.augment is None and local.shape[0]:
+                n = local.shape[0]
+                if len(groups) > 1 and n:
                     local = _pad_to_quantum(local)
                 windows = self.sessions[s].windows(local, self.receptive_fields[s],
                                                    out=self._buffer((names, s), local))
                 if self.augment is not None:
-                    windows = self.augment(windows, self.generator)
+                    # random draws for the real windows only, as without padding; the
+                    # augmented views go back into the gather's own storage
+                    augmented = self.augment(windows[:n], self.generator)
+                    if windows.shape[0] == n:
+                        windows = augmented
+                    else:
+                        windows[:n] = augmented
                 out.append((s, where, windows))
             self._cache[names] = out
         return self._cache[names]
