@@ -120,6 +120,8 @@ class Trainer:
         try:
             self.optimizer = Adam(params, lr=config.learning_rate, **kwargs)
         except (TypeError, ValueError) as error:  # torch's message alone names no argument
+            if not config.optimizer_kwargs:  # not the user's keywords (e.g. no parameters)
+                raise
             raise type(error)(f"optimizer_kwargs: {dict(config.optimizer_kwargs)!r} is not a "
                               f"valid set of torch.optim.Adam keywords ({error}).") from None
 
