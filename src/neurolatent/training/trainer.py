@@ -117,13 +117,13 @@ class Trainer:
             # ran ~10 small ops per parameter tensor, 1.5 of a 30 ms step for the 18k
             # parameters of offset10-model; fused: 0.8 ms (isolated: 0.87 -> 0.25 ms).
             kwargs["fused"] = True
-        try:
-            self.optimizer = Adam(params, lr=config.learning_rate, **kwargs)
-        except (TypeError, ValueError) as error:  # torch's message alone names no argument
-            if not config.optimizer_kwargs:  # not the user's keywords (e.g. no parameters)
-                raise
+        try:  # the keywords alone, on a stand-in parameter: torch's message names no argument
+            Adam([torch.zeros(1, device=self.recording.device, requires_grad=True)],
+                 lr=config.learning_rate, **kwargs)
+        except (TypeError, ValueError) as error:
             raise type(error)(f"optimizer_kwargs: {dict(config.optimizer_kwargs)!r} is not a "
                               f"valid set of torch.optim.Adam keywords ({error}).") from None
+        self.optimizer = Adam(params, lr=config.learning_rate, **kwargs)
 
     def batch(self, parts: dict[str, torch.Tensor], augment: bool = False) -> Batch:
         """The windows of ``parts`` (training augmentation applied when ``augment``).
