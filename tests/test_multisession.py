@@ -249,10 +249,10 @@ def test_gather_buffers_keep_their_storage_when_session_counts_vary():
             torch.testing.assert_close(windows[n:], windows[n - 1 : n].expand_as(windows[n:]))
         return [w.data_ptr() for _, _, w in groups]
 
-    first = gather(30)          # session 0: 30 -> 32 windows (room for 40), session 1: 50 -> 64
+    first = gather(30)          # session 0: 30 -> 32 windows, session 1: 50 -> 64
     assert gather(20) == first  # fewer in session 0, more in session 1: same storage
     assert gather(32) == first
-    assert gather(33)[0] != first[0]  # session 0 now needs 64 > 40: reallocated larger
+    assert gather(33)[0] != first[0]  # session 0 now needs 64 > 32: reallocated larger
 
 
 @pytest.mark.parametrize("augmentations", [None, "dropout"])

@@ -163,9 +163,10 @@ def infonce(
 ) -> LossTerms:
     """InfoNCE of (n, d) references and positives against (m, d) shared negatives.
 
-    With ``chunk_size`` (or automatically when n*m is large) the n x m similarity matrix
-    is never held in memory: rows are processed in chunks and recomputed in backward
-    (:class:`_ChunkedLogSumExp`); value and gradient equal the dense computation.
+    The n x m similarity matrix is never held in memory: rows are processed in chunks of
+    ``chunk_size`` (default: ~2^18 entries per chunk) and recomputed in backward
+    (:class:`_LogSumExp`); value and gradient do not depend on the chunk size beyond float
+    summation order.
 
     Examples
     --------

@@ -113,14 +113,9 @@ class Batch:
         rows = index.shape[0] * self.receptive_fields[key[1]].size
         buffer = self.buffers.get(key)
         if buffer is None or buffer.shape[0] < rows:
-            # Multi-session steps draw a varying number of windows per session (positives
-            # come from any session): a buffer of exactly this step's size would be
-            # reallocated at a new size almost every step, and those frees and mallocs of
-            # varying sizes fragment the heap (RSS climbed by ~300 MiB over 150 steps). The
-            # first step's size plus a quarter, grown the same way when exceeded, is
-            # reallocated a handful of times per fit; each step uses a prefix of it.
-            buffer = self.buffers[key] = session.neural.new_empty(
-                (rows + rows // 4, session.num_neurons))
+            # grown only, never shrunk: a multi-session step's padded window count takes a
+            # few values (_pad_to_quantum), and each step uses a prefix of the largest yet
+            buffer = self.buffers[key] = session.neural.new_empty((rows, session.num_neurons))
         return buffer[:rows]
 
     def embed(self, encoder: nn.Module,
@@ -148,10 +143,10 @@ class Batch:
 
 
 # Multi-session steps draw a varying number of windows per session (positives come from
-# any session). Every activation of the session's encoder then has a new size at each
-# step, and glibc's heap, serving those from ever-different free blocks, grew by ~120 MiB
-# over 100 steps (4 sessions, T = 10k). Rounded up to a multiple of this many windows,
-# the sizes repeat within a few values and the freed blocks are reused exactly.
+# any session). Every gather buffer and activation of the session's encoder then had a new
+# size at each step, and glibc's heap, serving those from ever-different free blocks, grew
+# by ~120 MiB over 100 steps (4 sessions, T = 10k). Rounded up to a multiple of this many
+# windows, the sizes repeat within a few values and the freed blocks are reused exactly.
 _WINDOW_QUANTUM = 32
 
 
