@@ -18,8 +18,10 @@ trials, each scored by a readout trained on the others with an encoder refitted 
 ``ssl_neural_by_trial``.
 
 ``--myow-params '{"learning_rate_schedule": "cosine", ...}'`` changes MYOW's settings (JSON,
-MYOW's constructor names) to try a recipe; ``--tag NAME`` then writes the report under its own
-name (``ssl_neural_by_trial_NAME``) instead of replacing the default one.
+MYOW's constructor names; ``augmentations`` as a spec list of :mod:`neurolatent.augment`, where
+a dropout's ``"silence": "zero rate"`` makes dropped units silent) to try a recipe;
+``--tag NAME`` then writes the report under its own name (``ssl_neural_by_trial_NAME``)
+instead of replacing the default one.
 
     python benchmarks/ssl_neural.py [--quick] [--steps 3000] [--seeds 3] [--methods MYOW ...]
                                     [--by-trial] [--jobs 2] [--myow-params JSON] [--tag NAME]
@@ -67,12 +69,34 @@ def _tasks(quick: bool) -> list[dict]:
 
 
 def standardise(task: dict) -> np.ndarray:
-    """z-score with training statistics; units silent in training are dropped (MYOW)."""
+    """z-score with training statistics; units silent in training are dropped (MYOW).
+
+    Also stores the z-score of zero activity per kept unit as ``task["silence"]``: what a
+    dropout augmentation writes for a silent neuron in ``"silence": "zero rate"`` recipes."""
+    from neurolatent.augment import silence_of
+
     train = task["masks"][0]
     X = task["neural"]
     std = X[train].std(0)
     keep = std > 0
-    return ((X[:, keep] - X[train][:, keep].mean(0)) / std[keep]).astype(np.float32)
+    mean = X[train][:, keep].mean(0)
+    task["silence"] = silence_of(mean, std[keep])
+    return ((X[:, keep] - mean) / std[keep]).astype(np.float32)
+
+
+def _recipe(params: dict | None, task: dict) -> dict:
+    """MYOW settings from ``--myow-params``: an ``augmentations`` entry is a spec list
+    (:func:`neurolatent.augment.to_spec`'s form), where a dropout's ``"silence": "zero rate"``
+    stands for the z-score of zero activity of this task's units."""
+    from neurolatent.augment import from_spec
+
+    params = dict(params or {})
+    if params.get("augmentations") is not None:
+        spec = [[name, {**fields, "silence": task["silence"]}
+                 if fields.get("silence") == "zero rate" else fields]
+                for name, fields in params["augmentations"]]
+        params["augmentations"] = from_spec(spec)
+    return params
 
 
 def raw_rate_baseline(task: dict, Z: np.ndarray) -> float:
@@ -107,7 +131,7 @@ def make_model(method: str, task: dict, steps: int, seed: int, myow_params: dict
                   device="cpu", random_state=seed)
     if method == "MYOW":
         return MYOW(**{**common, "exclude_window": task["exclude_window"],
-                       "mined_warmup": task["warmup"], **(myow_params or {})})
+                       "mined_warmup": task["warmup"], **_recipe(myow_params, task)})
     if method == "BYOL":
         return BYOL(**common)
     augmentations = ([RandomizedNeuronDropout(0.8, 0.9)] if method.endswith("dropout")
@@ -286,8 +310,8 @@ def main(argv: list[str] | None = None) -> dict:
         from neurolatent import MYOW
 
         try:  # unknown names and bad values stop here, not in a worker after other fits
-            MYOW(**options.myow_params)._validate_params()
-        except (TypeError, ValueError) as error:
+            MYOW(**_recipe(options.myow_params, {"silence": 0.0}))._validate_params()
+        except (TypeError, ValueError, AttributeError) as error:
             args.error(f"--myow-params: {error}")
     if options.quick:
         options.steps, options.seeds = 200, 1

@@ -13,6 +13,9 @@ from neurolatent.augment import (
     NeuronDropout,
     Pepper,
     RandomizedNeuronDropout,
+    from_spec,
+    silence_of,
+    to_spec,
     two_views,
 )
 
@@ -73,6 +76,39 @@ def test_other_augmentations_and_errors():
         NeuronDropout(0.1)(torch.zeros(5, 3), _gen())
     with pytest.raises(TypeError, match="callables"):
         Compose([0.5])
+
+
+def test_dropout_silence_equals_dropping_raw_counts_before_z_scoring():
+    rng = np.random.default_rng(0)
+    raw = torch.as_tensor(rng.poisson(3.0, size=(2000, 6, 4)).astype(np.float32) + 1)
+    mean, std = raw.mean((0, 2)), raw.std((0, 2))
+    z = (raw - mean[:, None]) / std[:, None]
+    silence = silence_of(mean, std)
+    for make in (lambda s: RandomizedNeuronDropout(0.8, 0.9, silence=s),
+                 lambda s: NeuronDropout(0.4, silence=s)):
+        # the same generator draws the same masks whatever the silence value
+        dropped_raw = make(0.0)(raw, _gen(2))
+        dropped_z = make(silence)(z, _gen(2))
+        torch.testing.assert_close(dropped_z, (dropped_raw - mean[:, None]) / std[:, None])
+        assert bool((dropped_raw == 0).any())  # something was dropped
+    # a single number is one silence for every neuron
+    out = NeuronDropout(1.0, silence=-3.5)(z, _gen())
+    assert set(out.unique().tolist()) == {-3.5}
+    # JSON round trip (checkpoints): a per-neuron silence is a list of floats
+    spec = to_spec([RandomizedNeuronDropout(0.8, silence=np.array(silence))])
+    assert spec[0][1]["silence"] == pytest.approx(silence)
+    assert from_spec(spec)[0].silence == pytest.approx(silence)
+
+
+def test_dropout_silence_errors_name_the_argument():
+    for bad in (float("nan"), [], [1.0, "a"], True, "zero"):
+        with pytest.raises(ValueError, match="silence must be a finite number"):
+            NeuronDropout(0.1, silence=bad)
+    with pytest.raises(ValueError, match="silence has 2 values, one per neuron, but the "
+                                         "windows have 3 neurons"):
+        RandomizedNeuronDropout(0.5, silence=[0.0, 1.0])(torch.ones(4, 3, 2), _gen())
+    with pytest.raises(ValueError, match="std > 0"):
+        silence_of([1.0, 2.0], [1.0, 0.0])
 
 
 @pytest.mark.parametrize("augmentation", [GaussianNoise(0.3, apply_p=0.4),

@@ -109,9 +109,19 @@ def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
                                                       "mined_warmup": 50})
     assert (model.output_dimension, model.mined_warmup, model.max_iterations) == (8, 50, 10)
     assert module["make_model"]("MYOW", task, 10, 0).output_dimension == 32
+    # augmentations as a spec list; "zero rate" is the task's own silence per unit
+    spec = [["TemporalJitter", {"k": 5}],
+            ["RandomizedNeuronDropout", {"p_max": 0.8, "apply_p": 0.9, "silence": "zero rate"}],
+            ["GaussianNoise", {"sigma": 0.2}]]
+    model = module["make_model"]("MYOW", {**task, "silence": [-1.0, -2.0]}, 10, 0,
+                                 {"augmentations": spec})
+    jitter, dropout, noise = model.augmentations
+    assert (jitter.k, dropout.silence, noise.sigma) == (5, [-1.0, -2.0], 0.2)
     for bad in (["--myow-params", "[1]"], ["--myow-params", "{oops"], ["--tag", "a/b"],
                 ["--myow-params", '{"learning_rte": 0.1}'],
-                ["--myow-params", '{"mined_weight": 2.0}']):
+                ["--myow-params", '{"mined_weight": 2.0}'],
+                ["--myow-params", '{"augmentations": [["Unknown", {}]]}'],
+                ["--myow-params", '{"augmentations": [["NeuronDropout", 3]]}']):
         with pytest.raises(SystemExit):  # argparse's usage error, before any fit
             module["main"](["--quick", *bad])
 

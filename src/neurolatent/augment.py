@@ -5,10 +5,14 @@ shape, drawing its randomness from the fit's ``torch.Generator``. Masks are draw
 sample and neuron and held over the whole window, so a dropped neuron is silent for the entire
 window, as a neuron the recording missed would be.
 
-The augmentations act on the values the encoder receives: if you standardise your data before
-``fit``, a dropped neuron reads 0 = its mean rate rather than silence. We apply them after the
-user's normalisation (we do not normalise for you) — the MYOW recipe drops neurons after
-z-scoring too; pass raw counts if you want dropped neurons to be silent.
+The augmentations act on the values the encoder receives (we do not normalise for you). A
+dropped neuron reads 0 by default: silence for raw counts, but its *mean rate* for z-scored
+data. Both are used in practice -- the rodent script of ``nerdslab/myow`` drops after
+z-scoring, its monkey-reach script drops raw rates and z-scores afterwards -- so the dropout
+augmentations take ``silence``: the value a silent neuron has in the data you pass (a number,
+or one per neuron; for z-scored data ``-mean / std``, see :func:`silence_of`). The default
+stays 0 because it is right for raw counts and it is what a mask means without further
+knowledge of the user's normalisation.
 
 ``CEBRA(augmentations=[...])`` (and ``BYOL``/``MYOW``) applies them to every training window
 (references, positives and negatives, each with its own masks); ``transform`` never augments.
@@ -18,13 +22,14 @@ in-trial jitter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 
 __all__ = ["Augmentation", "Compose", "GaussianNoise", "NeuronDropout", "Pepper",
-           "RandomizedNeuronDropout", "TemporalJitter", "from_spec", "split_augmentations",
-           "to_spec", "two_views"]
+           "RandomizedNeuronDropout", "TemporalJitter", "from_spec", "silence_of",
+           "split_augmentations", "to_spec", "two_views"]
 
 
 def _check_probability(value: float, name: str) -> float:
@@ -68,16 +73,62 @@ def _applied(windows: torch.Tensor, apply_p: float,
     return (_uniform((windows.shape[0], 1, 1), windows, generator) < apply_p).to(windows.dtype)
 
 
+def _check_silence(silence) -> float | list[float]:
+    """``silence`` as a float or a list of floats (JSON-ready for checkpoints)."""
+    if hasattr(silence, "tolist") and not isinstance(silence, (int, float)):
+        silence = silence.tolist()  # numpy array or tensor
+    if isinstance(silence, (list, tuple)):
+        ok = len(silence) > 0 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in silence)
+        if ok:
+            return [float(v) for v in silence]
+    elif (isinstance(silence, (int, float)) and not isinstance(silence, bool)
+          and math.isfinite(silence)):
+        return float(silence)
+    raise ValueError("silence must be a finite number or a non-empty 1-D sequence of finite "
+                     f"numbers (one per neuron); got {silence!r}.")
+
+
+def silence_of(mean, std) -> list[float]:
+    """The z-score of zero activity, ``-mean / std`` per neuron: the ``silence`` of the
+    dropout augmentations for data standardised with this ``mean`` and ``std``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 2.0], [4.0, 6.0]])
+    >>> silence_of(X.mean(0), X.std(0))
+    [-1.0, -2.0]
+    """
+    mean = torch.as_tensor(mean, dtype=torch.float64).reshape(-1)
+    std = torch.as_tensor(std, dtype=torch.float64).reshape(-1)
+    if mean.shape != std.shape or not bool((std > 0).all()):
+        raise ValueError("silence_of: mean and std must be 1-D of equal length with std > 0; "
+                         f"got shapes {tuple(mean.shape)} and {tuple(std.shape)}.")
+    return (-mean / std).tolist()
+
+
 def _drop_neurons(windows: torch.Tensor, rate: torch.Tensor | float,
-                  generator: torch.Generator) -> torch.Tensor:
+                  generator: torch.Generator,
+                  silence: float | list[float] = 0.0) -> torch.Tensor:
     """Silence each (sample, neuron) with probability ``rate``, for the whole window."""
-    keep = _uniform(windows.shape[:2], windows, generator) >= rate
-    return windows * keep.unsqueeze(-1)
+    keep = (_uniform(windows.shape[:2], windows, generator) >= rate).unsqueeze(-1)
+    if isinstance(silence, float):
+        if silence == 0:
+            return windows * keep
+        return torch.where(keep, windows, silence)
+    if len(silence) != windows.shape[1]:
+        raise ValueError(f"silence has {len(silence)} values, one per neuron, but the windows "
+                         f"have {windows.shape[1]} neurons.")
+    values = torch.tensor(silence, dtype=windows.dtype, device=windows.device)
+    return torch.where(keep, windows, values[:, None])
 
 
 class RandomizedNeuronDropout(Augmentation):
     """Per sample, draw a rate r ~ U(0, ``p_max``) and silence each neuron with probability r;
-    the whole transform is skipped for a sample with probability 1 − ``apply_p``.
+    the whole transform is skipped for a sample with probability 1 − ``apply_p``. A dropped
+    neuron reads ``silence`` (a number, or one per neuron; see the module docstring).
 
     Examples
     --------
@@ -85,22 +136,28 @@ class RandomizedNeuronDropout(Augmentation):
     >>> out = RandomizedNeuronDropout(p_max=0.5)(torch.ones(4, 10, 3), g)
     >>> bool(((out == 0).all(-1) | (out == 1).all(-1)).all())  # one mask per window
     True
+    >>> out = RandomizedNeuronDropout(1.0, silence=[-1.0, -2.0])(torch.ones(1000, 2, 1), g)
+    >>> sorted(out.unique().tolist())
+    [-2.0, -1.0, 1.0]
     """
 
-    def __init__(self, p_max: float = 0.5, apply_p: float = 1.0):
+    def __init__(self, p_max: float = 0.5, apply_p: float = 1.0,
+                 silence: float | Sequence[float] = 0.0):
         self.p_max = _check_probability(p_max, "p_max")
         self.apply_p = _check_probability(apply_p, "apply_p")
+        self.silence = _check_silence(silence)
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
         batch = windows.shape[0]
         rate = self.p_max * _uniform((batch, 1), windows, generator)
         rate = rate * (_uniform((batch, 1), windows, generator) < self.apply_p)
-        return _drop_neurons(windows, rate, generator)
+        return _drop_neurons(windows, rate, generator, self.silence)
 
 
 class NeuronDropout(Augmentation):
-    """Silence each neuron with a fixed probability ``p`` (held over the window).
+    """Silence each neuron with a fixed probability ``p`` (held over the window); a dropped
+    neuron reads ``silence`` (a number, or one per neuron; see the module docstring).
 
     Examples
     --------
@@ -110,12 +167,13 @@ class NeuronDropout(Augmentation):
     0.3
     """
 
-    def __init__(self, p: float = 0.2):
+    def __init__(self, p: float = 0.2, silence: float | Sequence[float] = 0.0):
         self.p = _check_probability(p, "p")
+        self.silence = _check_silence(silence)
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
-        return _drop_neurons(windows, self.p, generator)
+        return _drop_neurons(windows, self.p, generator, self.silence)
 
 
 class GaussianNoise(Augmentation):
@@ -184,7 +242,7 @@ class TemporalJitter(Augmentation):
     >>> TemporalJitter(3)
     TemporalJitter(k=3)
     >>> split_augmentations([TemporalJitter(2), NeuronDropout(0.1)])
-    ([NeuronDropout(p=0.1)], 2)
+    ([NeuronDropout(p=0.1, silence=0.0)], 2)
     """
 
     def __init__(self, k: int = 2):
@@ -217,8 +275,9 @@ class Compose(Augmentation):
 
     Examples
     --------
-    >>> Compose([NeuronDropout(0.1), GaussianNoise(0.1)])
-    Compose(augmentations=[NeuronDropout(p=0.1), GaussianNoise(sigma=0.1, apply_p=1.0)])
+    >>> Compose([NeuronDropout(0.1), GaussianNoise(0.1)])  # doctest: +NORMALIZE_WHITESPACE
+    Compose(augmentations=[NeuronDropout(p=0.1, silence=0.0),
+                           GaussianNoise(sigma=0.1, apply_p=1.0)])
     """
 
     def __init__(self, augmentations: Sequence[Augmentation]):
