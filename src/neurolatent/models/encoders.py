@@ -187,24 +187,28 @@ class _Layers(torch.autograd.Function):
         return (None, grad if needs[1] else None, *grads)
 
 
+def _run_stack(rows: torch.Tensor, layers: list[nn.Conv1d],
+               kinds: tuple[str, ...]) -> torch.Tensor:
+    """Time-major rows (time, batch, channels) through the layers -> (time', batch, out)."""
+    if (torch.is_grad_enabled() and layers[0].training and rows.shape[0] > 1
+            and not torch.is_autocast_enabled(rows.device.type)):
+        params = [p for layer in layers for p in (layer.weight, layer.bias)]
+        return _Layers.apply(kinds, rows, *params)
+    # evaluation, autocast and torch.func transforms (attribution's Jacobians) take the
+    # same arithmetic through autograd's own graph; so do the per-sample MLPs on windows
+    # of one time step (one addmm per layer: autograd's backward is as cheap, and the
+    # Python of _Layers' backward made a 512-window step ~8 % slower)
+    return _forward_layers(rows, kinds, [_taps(layer.weight) for layer in layers],
+                           [layer.bias for layer in layers])
+
+
 def _run_layers(x: torch.Tensor, layers: list[nn.Conv1d],
                 kinds: tuple[str, ...]) -> torch.Tensor:
     """(batch, channels, time) through the convolution layers -> (batch, out, time')."""
     rows = x.permute(2, 0, 1)  # time-major; the window gather lays windows out this way
     if not rows.is_contiguous():
         rows = rows.contiguous()
-    if (torch.is_grad_enabled() and layers[0].training and rows.shape[0] > 1
-            and not torch.is_autocast_enabled(x.device.type)):
-        params = [p for layer in layers for p in (layer.weight, layer.bias)]
-        out = _Layers.apply(kinds, rows, *params)
-    else:
-        # evaluation, autocast and torch.func transforms (attribution's Jacobians) take the
-        # same arithmetic through autograd's own graph; so do the per-sample MLPs on
-        # windows of one time step (one addmm per layer: autograd's backward is as cheap,
-        # and the Python of _Layers' backward made a 512-window step ~8 % slower)
-        out = _forward_layers(rows, kinds, [_taps(layer.weight) for layer in layers],
-                              [layer.bias for layer in layers])
-    return out.permute(1, 2, 0)
+    return _run_stack(rows, layers, kinds).permute(1, 2, 0)
 
 
 class _Subsample4(nn.Module):
@@ -311,7 +315,10 @@ class ConvEncoder(nn.Module):
         """(batch, neurons, time) -> (batch, num_output, outputs)."""
         if self.stride > 1:
             x = self.input_layer(x)
-        out = _run_layers(x, self._convolutions(), self._kinds)
+        return self._normalized(_run_layers(x, self._convolutions(), self._kinds))
+
+    def _normalized(self, out: torch.Tensor) -> torch.Tensor:
+        # dim 1 holds the output channels in (batch, out) and (batch, out, time) alike
         if self.normalize:
             out = out / (out.norm(dim=1, keepdim=True) + NORMALIZE_EPS)
         return out
@@ -319,6 +326,44 @@ class ConvEncoder(nn.Module):
     def embed_windows(self, windows: torch.Tensor) -> torch.Tensor:
         """(batch, neurons, receptive field) -> (batch, num_output)."""
         return self.forward(windows)[..., 0]
+
+    @property
+    def takes_rows(self) -> bool:
+        """Whether :meth:`embed_rows` applies (stride 1, receptive field > 1)."""
+        return self.stride == 1 and self.receptive_field.size > 1
+
+    def embed_rows(self, rows: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+        """Embed windows given as one run of time-ordered samples -> (batch, num_output).
+
+        Window ``b`` is ``rows[first[b] : first[b] + receptive_field.size]`` (consecutive
+        samples, see :func:`~neurolatent.recording.window_rows`); the result equals
+        :meth:`embed_windows` of the gathered windows. The first convolution -- the widest
+        layer -- runs once along the run instead of once per window position, so samples
+        that overlapping windows share are convolved once: with ~half the rows shared (1,536
+        windows of 10 samples from 10,000) that halves its work. The later layers run per
+        window on its slice of the first layer's output.
+
+        Examples
+        --------
+        >>> from neurolatent.recording import window_rows
+        >>> enc = ConvEncoder(20, 32, 3, receptive_field=10)
+        >>> neural, index = torch.randn(100, 20), torch.tensor([30, 33, 70])
+        >>> times, first = window_rows(index, enc.receptive_field)
+        >>> windows = torch.stack([neural[i - 5 : i + 5].t() for i in index])
+        >>> torch.allclose(enc.embed_rows(neural[times], first), enc.embed_windows(windows),
+        ...                atol=1e-6)
+        True
+        """
+        if not self.takes_rows:
+            raise ValueError("embed_rows needs a stride-1 convolutional encoder (receptive "
+                             f"field > 1); this one has stride {self.stride} and receptive "
+                             f"field {self.receptive_field.size}.")
+        layers = self._convolutions()
+        steps = self.receptive_field.size - layers[0].kernel_size[0] + 1
+        along = _run_stack(rows.unsqueeze(1), layers[:1], self._kinds[:1])[:, 0]
+        positions = torch.arange(steps, device=first.device)[:, None] + first
+        hidden = along.index_select(0, positions.reshape(-1)).view(steps, first.shape[0], -1)
+        return self._normalized(_run_stack(hidden, layers[1:], self._kinds[1:])[0])
 
     def embed_sequence(self, neural: torch.Tensor, chunk_size: int | None = None,
                        pad: bool = False) -> torch.Tensor:

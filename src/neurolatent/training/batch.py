@@ -10,13 +10,35 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from neurolatent.recording import Recording
+from neurolatent.recording import Recording, window_rows
 
-__all__ = ["Batch", "split_parts"]
+__all__ = ["Batch", "WindowRows", "split_parts"]
+
+
+class WindowRows(NamedTuple):
+    """Windows as one time-ordered run of distinct samples (see
+    :func:`~neurolatent.recording.window_rows`): window ``b`` is
+    ``rows[first[b] : first[b] + size]``."""
+
+    rows: torch.Tensor
+    first: torch.Tensor
+
+
+# Overlapping windows share samples. When the distinct samples of a step number at most this
+# share of its windows' samples, the windows are gathered deduplicated and the encoder's first
+# layer runs along them once (ConvEncoder.embed_rows). Below it the saved convolution work
+# outweighs the extra index arithmetic (the sort, the first layer's output gathered per
+# window, its gradient scattered back); at T = 100k the windows share ~7 % of their samples
+# and the plain gather is as fast.
+_ROWS_MAX_SHARE = 0.75
+# distinct-sample counts are padded to a multiple of this, so that the first layer's sizes
+# repeat from step to step (see _WINDOW_QUANTUM)
+_ROW_QUANTUM = 256
 
 
 class Batch:
@@ -40,6 +62,10 @@ class Batch:
         A fresh multi-megabyte tensor per step costs a page fault per 4 KiB on first
         touch: at N = 1,000 neurons that was two thirds of the gather's time. Only for
         batches whose windows are dead once the step's backward has run.
+    rows : bool
+        The encoders take deduplicated windows (:class:`WindowRows`, ``embed_rows``):
+        single-session, unaugmented CPU batches whose windows share many samples are then
+        gathered that way.
 
     Examples
     --------
@@ -56,12 +82,16 @@ class Batch:
     def __init__(self, parts: dict[str, torch.Tensor], sessions: Sequence[Recording],
                  starts: torch.Tensor, receptive_fields: Sequence, augment: Callable | None,
                  generator: torch.Generator, precision: str = "32", full_batch: bool = False,
-                 buffers: dict | None = None):
+                 buffers: dict | None = None, rows: bool = False):
         self.parts, self.sessions, self.starts = parts, list(sessions), starts
         self.receptive_fields = list(receptive_fields)
         self.augment, self.generator = augment, generator
         self.precision, self.full_batch = precision, full_batch
         self.buffers = buffers
+        # the sort of window_rows reads its count back to the host: free on the CPU, a
+        # synchronisation per step on an accelerator
+        self.rows = (rows and len(self.sessions) == 1 and augment is None
+                     and self.receptive_fields[0].size > 1 and self.device.type == "cpu")
         self._cache: dict[tuple[str, ...], list] = {}
 
     @property
@@ -73,44 +103,60 @@ class Batch:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
-    def _windows(self, names: tuple[str, ...]) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
-        """Per session: (session, positions in the concatenated parts, windows)."""
+    def _windows(self, names: tuple[str, ...]) -> list[tuple]:
+        """Per session: (session, positions in the concatenated parts, windows), the windows
+        a (batch, neurons, window) tensor or :class:`WindowRows`."""
         if names not in self._cache:
             index = torch.cat([self.parts[n] for n in names])
-            groups = []
-            if len(self.sessions) == 1:
-                where = torch.arange(index.shape[0], device=index.device)
-                groups.append((0, where, index))
-            else:
-                session = torch.bucketize(index, self.starts, right=True) - 1
-                for s in range(len(self.sessions)):
-                    where = torch.nonzero(session == s).reshape(-1)
-                    groups.append((s, where, index[where] - self.starts[s]))
-            out = []
-            for s, where, local in groups:
-                n = local.shape[0]
-                if len(groups) > 1 and n:
-                    local = _pad_to_quantum(local)
-                windows = self.sessions[s].windows(local, self.receptive_fields[s],
-                                                   out=self._buffer((names, s), local))
-                if self.augment is not None:
-                    # random draws for the real windows only, as without padding; the
-                    # augmented views go back into the gather's own storage
-                    augmented = self.augment(windows[:n], self.generator)
-                    if windows.shape[0] == n:
-                        windows = augmented
-                    else:
-                        windows[:n] = augmented
-                out.append((s, where, windows))
-            self._cache[names] = out
+            self._cache[names] = ((self.rows and self._deduplicated(names, index))
+                                  or self._gathered(names, index))
         return self._cache[names]
 
-    def _buffer(self, key: tuple, index: torch.Tensor) -> torch.Tensor | None:
-        # one destination per (parts, session): two gathers of the same step never share one
+    def _deduplicated(self, names: tuple[str, ...], index: torch.Tensor) -> list[tuple] | None:
+        """The windows as :class:`WindowRows` if they share enough samples, else None."""
+        rf = self.receptive_fields[0]
+        times, first = window_rows(index, rf, multiple=_ROW_QUANTUM)
+        if times.shape[0] > _ROWS_MAX_SHARE * index.shape[0] * rf.size:
+            return None
+        rows = self.sessions[0].rows(times, out=self._buffer((names, "rows"), 0,
+                                                             times.shape[0]))
+        return [(0, torch.arange(index.shape[0], device=index.device), WindowRows(rows, first))]
+
+    def _gathered(self, names: tuple[str, ...], index: torch.Tensor) -> list[tuple]:
+        """The windows gathered (and augmented) per session."""
+        groups = []
+        if len(self.sessions) == 1:
+            groups.append((0, torch.arange(index.shape[0], device=index.device), index))
+        else:
+            session = torch.bucketize(index, self.starts, right=True) - 1
+            for s in range(len(self.sessions)):
+                where = torch.nonzero(session == s).reshape(-1)
+                groups.append((s, where, index[where] - self.starts[s]))
+        out = []
+        for s, where, local in groups:
+            n = local.shape[0]
+            if len(groups) > 1 and n:
+                local = _pad_to_quantum(local)
+            rows = local.shape[0] * self.receptive_fields[s].size
+            windows = self.sessions[s].windows(local, self.receptive_fields[s],
+                                               out=self._buffer((names, s), s, rows))
+            if self.augment is not None:
+                # random draws for the real windows only, as without padding; the
+                # augmented views go back into the gather's own storage
+                augmented = self.augment(windows[:n], self.generator)
+                if windows.shape[0] == n:
+                    windows = augmented
+                else:
+                    windows[:n] = augmented
+            out.append((s, where, windows))
+        return out
+
+    def _buffer(self, key: tuple, s: int, rows: int) -> torch.Tensor | None:
+        # one destination per (parts, session or form): two gathers of the same step never
+        # share one
         if self.buffers is None:
             return None
-        session = self.sessions[key[1]]
-        rows = index.shape[0] * self.receptive_fields[key[1]].size
+        session = self.sessions[s]
         buffer = self.buffers.get(key)
         if buffer is None or buffer.shape[0] < rows:
             # grown only, never shrunk: a multi-session step's padded window count takes a
@@ -132,11 +178,10 @@ class Batch:
                 return {n: dense[self.parts[n] - rf.left].float() for n in names}
             groups = self._windows(names)
             if len(groups) == 1:
-                embedded = encoder.embed_windows(groups[0][2])
+                embedded = _embed(encoder, groups[0][2])
             else:
                 # a session's windows may end in padding (see _pad_to_quantum): dropped here
-                outputs = [encoder[s].embed_windows(w)[: where.shape[0]]
-                           for s, where, w in groups]
+                outputs = [_embed(encoder[s], w)[: where.shape[0]] for s, where, w in groups]
                 order = torch.argsort(torch.cat([where for _, where, _ in groups]))
                 embedded = torch.cat(outputs)[order]
         return split_parts({n: self.parts[n] for n in names}, embedded.float())
@@ -158,6 +203,12 @@ def _pad_to_quantum(index: torch.Tensor) -> torch.Tensor:
     """
     pad = -index.shape[0] % _WINDOW_QUANTUM
     return torch.cat([index, index[-1:].expand(pad)]) if pad else index
+
+
+def _embed(encoder: nn.Module, windows: torch.Tensor | WindowRows) -> torch.Tensor:
+    if isinstance(windows, WindowRows):
+        return encoder.embed_rows(windows.rows, windows.first)
+    return encoder.embed_windows(windows)
 
 
 def split_parts(parts: dict[str, torch.Tensor],
