@@ -51,12 +51,17 @@ def tap_gemms(request, monkeypatch):
 @pytest.mark.parametrize("name", sorted(n for n in MODELS
                                         if make_encoder(n, 2, 4, 2).takes_rows))
 @pytest.mark.parametrize("training", [True, False])
-def test_embed_rows_equals_embed_windows_values_and_gradients(name, training, tap_gemms):
+@pytest.mark.parametrize("overlap", ["dense", "sparse"])
+def test_embed_rows_equals_embed_windows_values_and_gradients(name, training, overlap,
+                                                              tap_gemms):
+    # dense: every layer but the last runs along the run; sparse (4 windows, 20 receptive
+    # fields): only the first does, the rest per window
     g = torch.Generator().manual_seed(3)
     encoder = make_encoder(name, 6, 8, 3, g).double().train(training)
     rf = encoder.receptive_field
-    neural = torch.randn(rf.size + 40, 6, generator=g, dtype=torch.float64)
-    index = torch.randint(rf.left, neural.shape[0] - rf.right + 1, (30,), generator=g)
+    length, count = (rf.size + 40, 30) if overlap == "dense" else (20 * rf.size, 4)
+    neural = torch.randn(length, 6, generator=g, dtype=torch.float64)
+    index = torch.randint(rf.left, neural.shape[0] - rf.right + 1, (count,), generator=g)
     times, first = window_rows(index, rf, multiple=16)
     out = encoder.embed_rows(neural[times], first)
     windows = neural[index[:, None] + torch.arange(-rf.left, rf.right)].transpose(1, 2)
@@ -93,6 +98,10 @@ def test_batch_deduplicates_only_windows_that_share_enough_samples():
     assert isinstance(rows, WindowRows)
     (_, _, windows), = _batch(sparse, recording, rf)._windows(("reference",))
     assert isinstance(windows, torch.Tensor) and windows.shape == (sparse.shape[0], 4, 10)
+    # wide recordings: deduplicated whatever the overlap
+    wide = Recording.from_arrays(torch.randn(2000, 512, generator=g))
+    (_, _, rows), = _batch(sparse, wide, rf)._windows(("reference",))
+    assert isinstance(rows, WindowRows) and rows.rows.shape[0] == 1024  # 1,000 padded
     # augmented windows differ per window: never deduplicated
     (_, _, windows), = _batch(dense, recording, rf, augment=NeuronDropout(0.1))._windows(
         ("reference",))

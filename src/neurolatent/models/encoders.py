@@ -340,8 +340,9 @@ class ConvEncoder(nn.Module):
         :meth:`embed_windows` of the gathered windows. The first convolution -- the widest
         layer -- runs once along the run instead of once per window position, so samples
         that overlapping windows share are convolved once: with ~half the rows shared (1,536
-        windows of 10 samples from 10,000) that halves its work. The later layers run per
-        window on its slice of the first layer's output.
+        windows of 10 samples from 10,000) that halves its work. So do the next layers while
+        the run is shorter than their positions in all windows together; the rest run per
+        window on its slice of the last such layer's output.
 
         Examples
         --------
@@ -359,11 +360,19 @@ class ConvEncoder(nn.Module):
                              f"field > 1); this one has stride {self.stride} and receptive "
                              f"field {self.receptive_field.size}.")
         layers = self._convolutions()
-        steps = self.receptive_field.size - layers[0].kernel_size[0] + 1
-        along = _run_stack(rows.unsqueeze(1), layers[:1], self._kinds[:1])[:, 0]
+        # layers[:split] run along the run: the first always, a later one while the run's
+        # positions are fewer than the windows' (each window shrinks by k - 1 per layer,
+        # the run by k - 1 in all); the last layer has one position per window
+        length, steps, split = rows.shape[0], self.receptive_field.size, 0
+        for layer in layers[:-1]:
+            k = layer.kernel_size[0]
+            if split and length - k + 1 >= (steps - k + 1) * first.shape[0]:
+                break
+            length, steps, split = length - k + 1, steps - k + 1, split + 1
+        along = _run_stack(rows.unsqueeze(1), layers[:split], self._kinds[:split])[:, 0]
         positions = torch.arange(steps, device=first.device)[:, None] + first
         hidden = along.index_select(0, positions.reshape(-1)).view(steps, first.shape[0], -1)
-        return self._normalized(_run_stack(hidden, layers[1:], self._kinds[1:])[0])
+        return self._normalized(_run_stack(hidden, layers[split:], self._kinds[split:])[0])
 
     def embed_sequence(self, neural: torch.Tensor, chunk_size: int | None = None,
                        pad: bool = False) -> torch.Tensor:

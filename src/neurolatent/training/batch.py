@@ -33,9 +33,13 @@ class WindowRows(NamedTuple):
 # share of its windows' samples, the windows are gathered deduplicated and the encoder's first
 # layer runs along them once (ConvEncoder.embed_rows). Below it the saved convolution work
 # outweighs the extra index arithmetic (the sort, the first layer's output gathered per
-# window, its gradient scattered back); at T = 100k the windows share ~7 % of their samples
-# and the plain gather is as fast.
+# window, its gradient scattered back). Measured, offset10-model, N = 120, 1,536 windows:
+# T = 10k (share ~0.5) +15 % steps/s, T = 20k (~0.7) even, T = 100k (~0.93) -8 %.
 _ROWS_MAX_SHARE = 0.75
+# From this many neurons on, the first layer's GEMMs are bound by reading their input rows
+# and the deduplicated run is never slower: N = 1,000, 26 -> 41 steps/s at T = 10k,
+# 26 -> 33 at 20k, 25 -> 27 at 100k, even at 1M.
+_ROWS_ALWAYS_NEURONS = 512
 # distinct-sample counts are padded to a multiple of this, so that the first layer's sizes
 # repeat from step to step (see _WINDOW_QUANTUM)
 _ROW_QUANTUM = 256
@@ -64,8 +68,8 @@ class Batch:
         batches whose windows are dead once the step's backward has run.
     rows : bool
         The encoders take deduplicated windows (:class:`WindowRows`, ``embed_rows``):
-        single-session, unaugmented CPU batches whose windows share many samples are then
-        gathered that way.
+        single-session, unaugmented CPU batches whose windows share many samples (or with
+        wide recordings, any) are then gathered that way.
 
     Examples
     --------
@@ -114,12 +118,12 @@ class Batch:
 
     def _deduplicated(self, names: tuple[str, ...], index: torch.Tensor) -> list[tuple] | None:
         """The windows as :class:`WindowRows` if they share enough samples, else None."""
-        rf = self.receptive_fields[0]
+        rf, session = self.receptive_fields[0], self.sessions[0]
         times, first = window_rows(index, rf, multiple=_ROW_QUANTUM)
-        if times.shape[0] > _ROWS_MAX_SHARE * index.shape[0] * rf.size:
+        if (session.num_neurons < _ROWS_ALWAYS_NEURONS
+                and times.shape[0] > _ROWS_MAX_SHARE * index.shape[0] * rf.size):
             return None
-        rows = self.sessions[0].rows(times, out=self._buffer((names, "rows"), 0,
-                                                             times.shape[0]))
+        rows = session.rows(times, out=self._buffer((names, "rows"), 0, times.shape[0]))
         return [(0, torch.arange(index.shape[0], device=index.device), WindowRows(rows, first))]
 
     def _gathered(self, names: tuple[str, ...], index: torch.Tensor) -> list[tuple]:
