@@ -11,7 +11,9 @@ Per configuration and library: steady-state steps/s (from per-step time stamps o
 backward / optimiser (a re-run of each library's own step, phase by phase), transform
 samples/s, peak RSS (of the fits and transforms, before the phase profile), and the
 achieved GFLOP/s of forward + backward (FLOPs counted by ``torch.utils.flop_counter``)
-next to this machine's measured fp32 matmul and conv1d peaks.
+next to this machine's measured fp32 matmul and conv1d peaks. The counts are the FLOPs each
+library performs: where a step's windows overlap, ours convolve shared samples once
+(``ConvEncoder.embed_rows``) and count fewer than the official's for the same model.
 Ratios are ours / official (medians over the rounds). Results: JSON in
 ``benchmarks/results/``, a page in ``docs/``, and the README table between its markers.
 

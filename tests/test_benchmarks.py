@@ -40,10 +40,11 @@ def test_compare_official_smoke(tmp_path):
             assert 0 < part["import_rss_mib"] <= part["peak_rss_mib"]
             assert set(part["phase_ms"]) == {"sampling", "gather", "forward", "backward",
                                              "optimizer"}
-        # the same architecture and batch: the same FLOPs per step (both skip the gradient
-        # of the input windows; the loss's few FLOPs may differ)
+        # the same architecture and batch: never more FLOPs per step (both skip the gradient
+        # of the input windows; the loss's few FLOPs may differ), fewer where the windows
+        # overlap -- at the smoke test's tiny T (2,000 and 5,000 samples) most of them do
         ours, official = row["neurolatent"]["flops_per_step"], row["official"]["flops_per_step"]
-        assert abs(ours / official - 1) < 0.01, (ours, official)
+        assert ours < 0.75 * official, (ours, official)
         for key in ("steps_per_second", "transform_samples_per_second", "peak_rss_mib"):
             assert row["ratio"][key] > 0
     libraries = [r["library"] for r in report["runs"]]
