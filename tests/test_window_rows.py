@@ -85,7 +85,7 @@ def test_embed_rows_refuses_encoders_without_a_sequence_form():
 def _batch(index, recording, rf, **kwargs):
     g = torch.Generator().manual_seed(0)
     return Batch({"reference": index}, [recording], torch.tensor([0, recording.num_samples]),
-                 [rf], kwargs.pop("augment", None), g, rows=True, **kwargs)
+                 [rf], kwargs.pop("augment", None), g, deduplicate=True, **kwargs)
 
 
 def test_batch_deduplicates_only_windows_that_share_enough_samples():

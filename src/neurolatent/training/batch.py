@@ -66,7 +66,7 @@ class Batch:
         A fresh multi-megabyte tensor per step costs a page fault per 4 KiB on first
         touch: at N = 1,000 neurons that was two thirds of the gather's time. Only for
         batches whose windows are dead once the step's backward has run.
-    rows : bool
+    deduplicate : bool
         The encoders take deduplicated windows (:class:`WindowRows`, ``embed_rows``):
         single-session, unaugmented CPU batches whose windows share many samples (or with
         wide recordings, any) are then gathered that way.
@@ -86,7 +86,7 @@ class Batch:
     def __init__(self, parts: dict[str, torch.Tensor], sessions: Sequence[Recording],
                  starts: torch.Tensor, receptive_fields: Sequence, augment: Callable | None,
                  generator: torch.Generator, precision: str = "32", full_batch: bool = False,
-                 buffers: dict | None = None, rows: bool = False):
+                 buffers: dict | None = None, deduplicate: bool = False):
         self.parts, self.sessions, self.starts = parts, list(sessions), starts
         self.receptive_fields = list(receptive_fields)
         self.augment, self.generator = augment, generator
@@ -94,8 +94,9 @@ class Batch:
         self.buffers = buffers
         # the sort of window_rows reads its count back to the host: free on the CPU, a
         # synchronisation per step on an accelerator
-        self.rows = (rows and len(self.sessions) == 1 and augment is None
-                     and self.receptive_fields[0].size > 1 and self.device.type == "cpu")
+        self.deduplicate = (deduplicate and len(self.sessions) == 1 and augment is None
+                            and self.receptive_fields[0].size > 1
+                            and self.device.type == "cpu")
         self._cache: dict[tuple[str, ...], list] = {}
 
     @property
@@ -112,7 +113,7 @@ class Batch:
         a (batch, neurons, window) tensor or :class:`WindowRows`."""
         if names not in self._cache:
             index = torch.cat([self.parts[n] for n in names])
-            self._cache[names] = ((self.rows and self._deduplicated(names, index))
+            self._cache[names] = ((self.deduplicate and self._deduplicated(names, index))
                                   or self._gathered(names, index))
         return self._cache[names]
 

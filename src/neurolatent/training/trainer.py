@@ -138,7 +138,7 @@ class Trainer:
                      cfg.augment if augment else None, self.generator, cfg.precision,
                      full_batch=cfg.batch_size is None,
                      buffers=self._gather_buffers if augment else None,
-                     rows=bool(getattr(self.encoder, "takes_rows", False)))
+                     deduplicate=bool(getattr(self.encoder, "takes_rows", False)))
 
     def step(self) -> torch.Tensor:
         """One optimisation step; returns the detached metrics on the device."""
