@@ -97,9 +97,11 @@ def test_stable_for_large_inverse_temperature():
 
 @pytest.mark.parametrize("distance", ["cosine", "euclidean"])
 @pytest.mark.parametrize("needs", [(True, True, True), (True, False, False), (False, True, True)])
-def test_chunked_logsumexp_gradcheck(distance, needs):
+@pytest.mark.parametrize("rows", [5, 13])
+def test_chunked_logsumexp_gradcheck(distance, needs, rows):
     # float64 finite differences through the hand-written backward, across chunk borders
-    # (13 rows in chunks of 5) and with only some inputs needing a gradient
+    # (13 rows in chunks of 5), from the forward's kept matrix (one chunk of 13), and with
+    # only some inputs needing a gradient
     from neurolatent.losses import _LogSumExp
 
     g = torch.Generator().manual_seed(5)
@@ -109,7 +111,7 @@ def test_chunked_logsumexp_gradcheck(distance, needs):
     weights = torch.rand(13, generator=g, dtype=torch.float64)  # a non-uniform upstream grad
 
     def f(r, n, t):
-        return (_LogSumExp.apply(r, n, t, distance, 5) * weights).sum()
+        return (_LogSumExp.apply(r, n, t, distance, rows) * weights).sum()
 
     assert torch.autograd.gradcheck(f, (ref, neg, inv))
     expected = torch.logsumexp(

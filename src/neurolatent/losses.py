@@ -86,18 +86,23 @@ class _LogSumExp(torch.autograd.Function):
     from the saved row logsumexp as one GEMM (the exponent a.b + c - lse is the product of
     (a, c - lse) and (b, 1)), then needs two GEMMs: P b gives the references' gradient (and
     the temperature's), P^T (g r) the negatives'. No other pass over the matrix: the upstream
-    gradient g scales rows of r and of the results, and P's rows sum to one.
+    gradient g scales rows of r and of the results, and P's rows sum to one. A matrix of one
+    chunk (a 512-sample batch) keeps the forward's exp(s - row max) instead: P is that
+    scaled by 1 / row sum, a scale the backward folds into g and into P b.
     """
 
     @staticmethod
     def forward(ctx, reference, negative, inverse_temperature, distance, rows):
         a, b, c = _factors(reference, negative, distance, inverse_temperature)
         lse = a.new_empty(a.shape[0])
+        ctx.kept = None
         for start in range(0, a.shape[0], rows):
             similarity = a[start : start + rows] @ b.t()
             # in place, unlike torch.logsumexp (two fewer chunk-sized temporaries)
             row_max = similarity.amax(1, keepdim=True)
             total = similarity.sub_(row_max).exp_().sum(1)
+            if a.shape[0] <= rows:  # the only chunk: at most _CHUNK_ENTRIES floats kept
+                ctx.kept = (similarity, total.reciprocal())
             torch.add(total.log_(), row_max[:, 0], out=lse[start : start + rows])
         if c is not None:
             lse += c
@@ -111,11 +116,15 @@ class _LogSumExp(torch.autograd.Function):
         need_ref, need_neg, need_inv = ctx.needs_input_grad[:3]
         cosine = ctx.distance == "cosine"
         a, b, c = _factors(reference, negative, ctx.distance, inverse_temperature)
-        exponent_a = torch.cat([a, ((0 if c is None else c) - lse)[:, None]], 1)
-        exponent_b = torch.cat([b, b.new_ones(b.shape[0], 1)], 1)
+        kept = ctx.kept  # left in place: a retained graph's second backward is the same
+        if kept is None:
+            exponent_a = torch.cat([a, ((0 if c is None else c) - lse)[:, None]], 1)
+            exponent_b = torch.cat([b, b.new_ones(b.shape[0], 1)], 1)
         g = grad_lse[:, None]
         # rows of g * r (cosine) or (g * r, g) (euclidean): P^T of them, summed over chunks
         weighted = g * reference if cosine else torch.cat([g * reference, g], 1)
+        if kept is not None:  # P = kept exp(s - max) / row sum: the 1 / sum goes into g
+            weighted = weighted * kept[1][:, None]
         # Both products are taken transposed, (k, chunk) @ (chunk, m) and (k, m) @ (m, chunk):
         # GEMMs with k ~ 8 output columns ran 2-4x slower (chunk 128 x m 2048: 309 -> 72 us).
         weighted_t, b_t = weighted.t(), b.t().contiguous()
@@ -123,12 +132,15 @@ class _LogSumExp(torch.autograd.Function):
         pt_weighted_t = weighted.new_zeros(weighted.shape[1], b.shape[0]) if need_neg else None
         for start in range(0, a.shape[0], ctx.rows):
             stop = start + ctx.rows
-            p = (exponent_a[start:stop] @ exponent_b.t()).exp_()
+            p = kept[0] if kept is not None else (
+                exponent_a[start:stop] @ exponent_b.t()).exp_()
             if p_b_t is not None:
                 p_b_t.append(b_t @ p.t())
             if pt_weighted_t is not None:
                 pt_weighted_t.addmm_(weighted_t[:, start:stop], p)
         p_b = torch.cat(p_b_t, 1).t() if p_b_t is not None else None
+        if p_b is not None and kept is not None:
+            p_b = p_b * kept[1][:, None]
         pt_weighted = pt_weighted_t.t() if pt_weighted_t is not None else None
         grad_ref = grad_neg = grad_inv = None
         inv = inverse_temperature
