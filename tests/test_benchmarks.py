@@ -52,6 +52,11 @@ def test_compare_official_smoke(tmp_path):
     assert {c["config"] for c in report["targets"]} >= {"continuous_T10k", "transform_T100k"}
     assert all({"value", "target", "met", "shortfall", "bound"} <= set(c)
                for c in report["targets"])
+    # --rewrite re-derives targets and tables from the stored JSON without running anything
+    stored = json.loads((tmp_path / "compare_official_quick.json").read_text())
+    rewritten = main(["--quick", "--rewrite", "--out-dir", str(tmp_path)])
+    assert rewritten["targets"] == report["targets"]
+    assert json.loads((tmp_path / "compare_official_quick.json").read_text()) == stored
 
 
 class _LargestTensor(TorchDispatchMode):
