@@ -529,12 +529,9 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error(f"--rewrite: no stored results at {out}")
         report = json.loads(out.read_text())
         report["targets"] = check_targets(report["configs"])
-        settings, machine = report["settings"], report["machine"]
-        report.setdefault("header", (  # stored since the header existed; rebuilt before
-            f"Measured by `make bench` ({settings['threads']} threads, {settings['repeats']} "
-            f"alternating rounds, machine peaks: matmul {machine['matmul_gflops']:.0f} "
-            f"GFLOP/s, conv1d {machine['conv1d_gflops']:.0f} GFLOP/s); ratios are ours / "
-            "official."))
+        # stored since the header existed; rebuilt for earlier reports
+        report.setdefault("header", _header(report["settings"]["threads"],
+                                            report["settings"]["repeats"], report["machine"]))
         return write_reports(report, out, args)
     table = QUICK if args.quick else CONFIGS
     names = args.configs or list(table)
@@ -580,14 +577,19 @@ def main(argv: list[str] | None = None) -> dict:
                     "processor": platform.processor() or platform.machine(),
                     "cpu_count": os.cpu_count(), **peaks},
         "configs": rows, "targets": checks, "runs": runs,
-        "header": (f"Measured by `make bench` ({args.threads} threads, {args.repeats} "
-                   f"alternating rounds, machine peaks: matmul {peaks['matmul_gflops']:.0f} "
-                   f"GFLOP/s, conv1d {peaks['conv1d_gflops']:.0f} GFLOP/s"
-                   + (f", measured in a re-run of {', '.join(names)} merged into an earlier "
-                      "run" if args.merge else "")
-                   + "); ratios are ours / official."),
+        "header": _header(args.threads, args.repeats, peaks, names if args.merge else None),
     }
     return write_reports(report, out, args)
+
+
+def _header(threads: int, repeats: int, peaks: dict, merged: list | None = None) -> str:
+    """The first sentence of the page and the README note: how the numbers were measured."""
+    return (f"Measured by `make bench` ({threads} threads, {repeats} alternating rounds, "
+            f"machine peaks: matmul {peaks['matmul_gflops']:.0f} GFLOP/s, conv1d "
+            f"{peaks['conv1d_gflops']:.0f} GFLOP/s"
+            + (f", measured in a re-run of {', '.join(merged)} merged into an earlier run"
+               if merged else "")
+            + "); ratios are ours / official.")
 
 
 def write_reports(report: dict, out: Path, args) -> dict:

@@ -20,3 +20,14 @@ def data_dir(name: str) -> Path:
         if (base / name).is_dir():
             return base / name
     pytest.skip(f"real dataset {name!r} not found: set NEUROLATENT_DATA to the folder holding it")
+
+
+@pytest.fixture(params=["per-tap", "stacked"])
+def tap_gemms(request, monkeypatch):
+    """Both forms of a convolution's GEMMs: one per tap, or all taps stacked into one (the
+    form of wide inputs, forced here on every layer with more than one tap)."""
+    if request.param == "stacked":
+        import neurolatent.models.encoders as encoders
+
+        monkeypatch.setattr(encoders, "_STACKED_MIN_CHANNELS", 1)
+    return request.param

@@ -107,17 +107,6 @@ def _direct_forward(encoder, x):
     return out
 
 
-@pytest.fixture(params=["per-tap", "stacked"])
-def tap_gemms(request, monkeypatch):
-    """Both forms of a convolution's GEMMs: one per tap, or all taps stacked into one (the
-    form of wide inputs, forced here on every layer with more than one tap)."""
-    if request.param == "stacked":
-        import neurolatent.models.encoders as encoders
-
-        monkeypatch.setattr(encoders, "_STACKED_MIN_CHANNELS", 1)
-    return request.param
-
-
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("layout", ["contiguous", "gathered"])
 @pytest.mark.parametrize("training", [True, False])

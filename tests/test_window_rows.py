@@ -40,14 +40,6 @@ def test_window_rows_hold_every_window_once_per_sample(rf, multiple):
     assert [e.shape[0] for e in empty] == [0, 0]
 
 
-@pytest.fixture(params=["per-tap", "stacked"])
-def tap_gemms(request, monkeypatch):
-    """Per-tap GEMMs, or all taps stacked into one (forced on every layer)."""
-    if request.param == "stacked":
-        monkeypatch.setattr(encoders, "_STACKED_MIN_CHANNELS", 1)
-    return request.param
-
-
 @pytest.mark.parametrize("name", sorted(n for n in MODELS
                                         if make_encoder(n, 2, 4, 2).takes_rows))
 @pytest.mark.parametrize("training", [True, False])

@@ -377,14 +377,13 @@ class Recording:
         key = (rf.left, rf.right)
         if key not in self._offsets:
             self._offsets[key] = torch.arange(-rf.left, rf.right, device=self.device)
-        rows = (self._offsets[key][:, None] + index).reshape(-1)
-        gathered = (self.neural.index_select(0, rows) if out is None
-                    else torch.index_select(self.neural, 0, rows, out=out))
+        times = (self._offsets[key][:, None] + index).reshape(-1)
+        gathered = self.rows(times, out)
         return gathered.view(rf.size, index.shape[0], self.num_neurons).permute(1, 2, 0)
 
     def rows(self, times: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """The samples ``times`` as rows (len(times), neurons), into ``out`` if given: the
-        gather of :func:`window_rows`' deduplicated windows."""
+        gather under :meth:`windows` and of :func:`window_rows`' deduplicated windows."""
         if out is None:
             return self.neural.index_select(0, times)
         return torch.index_select(self.neural, 0, times, out=out)
