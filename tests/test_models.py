@@ -1,4 +1,4 @@
-"""Encoders: receptive fields, dense transform == per-window evaluation, padding."""
+"""Encoders: receptive fields, dense transform == per-window evaluation, padding, BatchNorm."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ REQUIRED = ["offset1-model", "offset1-model-v2", "offset1-model-mse", "offset5-m
 def test_registry_has_official_names():
     assert set(REQUIRED) <= set(MODELS)
     assert CEBRA.supported_model_architectures("offset1-*") == [
-        "offset1-model", "offset1-model-mse", "offset1-model-v2"]
+        "offset1-model", "offset1-model-bn", "offset1-model-bn-mse", "offset1-model-mse",
+        "offset1-model-v2"]
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -213,3 +214,64 @@ def test_encoder_fit_matches_direct_convolution_fit(monkeypatch):
         direct, direct_r2 = fit_and_score()
     assert np.abs(fast - direct).max() < 1e-3
     assert abs(fast_r2 - direct_r2) < 1e-3
+
+
+# ---------------------------------------------------------------- MYOW's BatchNorm MLP
+def test_batchnorm_mlp_is_myows_encoder():
+    enc = make_encoder("offset1-model-bn-mse", 6, 16, 4, torch.Generator().manual_seed(0))
+    kinds = [type(m).__name__ for m in [enc.input_layer, *enc.trunk]]
+    assert kinds == ["Conv1d", "BatchNorm1d", "ReLU"] * 3 + ["Conv1d"]
+    widths = [(m.in_channels, m.out_channels) for m in [enc.input_layer, *enc.trunk]
+              if isinstance(m, torch.nn.Conv1d)]
+    assert widths == [(6, 16), (16, 16), (16, 16), (16, 4)]
+    assert not enc.normalize and make_encoder("offset1-model-bn", 6, 16, 4).normalize
+
+
+def test_batchnorm_mlp_trains_on_batch_statistics_and_evaluates_on_running_ones():
+    g = torch.Generator().manual_seed(1)
+    enc = make_encoder("offset1-model-bn-mse", 6, 16, 4, g)
+    x = torch.randn(64, 6, 1, generator=g) * 3 + 2
+    with torch.no_grad():
+        full = enc.embed_windows(x)
+        half = enc.embed_windows(x[:32])
+    # training: a sample's embedding depends on the batch it comes in
+    assert not torch.allclose(full[0], half[0])
+    bn = enc.trunk[0]
+    assert int(bn.num_batches_tracked) == 2
+    assert bn.running_mean.abs().min() > 0 and not torch.allclose(bn.running_var,
+                                                                  torch.ones(16))
+    # evaluation: the running statistics, so each sample alone, as transform needs;
+    # the first layer's output is the formula's
+    enc.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(enc.embed_windows(x)[:5], enc.embed_windows(x[:5]))
+        first = enc.input_layer(x)
+        expected = (first - bn.running_mean[:, None]) / torch.sqrt(
+            bn.running_var[:, None] + bn.eps) * bn.weight[:, None] + bn.bias[:, None]
+        torch.testing.assert_close(enc.trunk[0](first), expected)
+
+
+def test_batchnorm_variant_needs_one_sample_receptive_field():
+    from neurolatent.models.encoders import ConvEncoder
+
+    with pytest.raises(ValueError, match="variant"):
+        ConvEncoder(6, 16, 4, receptive_field=10, variant="bn")
+    with pytest.raises(ValueError, match="variant"):
+        ConvEncoder(6, 16, 4, receptive_field=1, variant="batchnorm")
+
+
+def test_batchnorm_running_statistics_survive_save_and_load(tmp_path):
+    rng = np.random.default_rng(2)
+    X = (rng.normal(size=(600, 8)) * 4 + 1).astype(np.float32)
+    model = CEBRA("offset1-model-bn", max_iterations=15, batch_size=64, output_dimension=3,
+                  device="cpu", random_state=0).fit(X)
+    again = CEBRA("offset1-model-bn", max_iterations=15, batch_size=64, output_dimension=3,
+                  device="cpu", random_state=0).fit(X)
+    assert np.array_equal(model.transform(X), again.transform(X))
+    stats = model.model_.trunk[0].running_var
+    assert not torch.allclose(stats, torch.ones_like(stats))  # learned from the data
+    model.save(tmp_path / "bn.safetensors")
+    loaded = CEBRA.load(tmp_path / "bn.safetensors")
+    torch.testing.assert_close(loaded.model_.trunk[0].running_var, stats, rtol=0, atol=0)
+    assert not loaded.model_.training
+    assert np.array_equal(loaded.transform(X), model.transform(X))

@@ -41,6 +41,9 @@ from neurolatent.training.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["CEBRA", "PLANS"]
 
+# torch.optim.Adam's defaults of the keywords LARS does not take (see _optimizer_kwargs)
+_ADAM_DEFAULTS = {"betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False}
+
 
 def _is_offsets(value: Any) -> bool:
     values = [value] if isinstance(value, (int, np.integer)) else list(value)
@@ -130,7 +133,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
     batch_size : int or None
         ``None`` trains full-batch: every valid sample is a reference in every step.
     learning_rate : float
-    optimizer : {"adam"}
+    optimizer : {"adam", "lars"}
+        ``"lars"``: SGD with momentum and layer-wise trust ratios
+        (:class:`~neurolatent.training.optimizer.LARS`, the optimiser of BYOL's and MYOW's
+        published recipes), usually with ``learning_rate`` near 1, a warm-up and a cosine
+        decay.
     output_dimension, num_hidden_units : int
     verbose : bool
         Show a progress bar with the loss.
@@ -140,7 +147,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
         Sum of a time-contrastive loss and a behaviour-contrastive loss on the first
         ``hybrid_behavior_dims`` dimensions.
     optimizer_kwargs : dict or tuple of (name, value) pairs
-        Passed to ``torch.optim.Adam``.
+        Passed to ``torch.optim.Adam``, or to ``LARS`` (``momentum``, ``weight_decay``,
+        ``eta``, ``exclude_bias_and_norm``). The default holds Adam's keywords; with
+        ``optimizer="lars"`` its Adam-only entries are dropped while they keep their default
+        values (``betas=(0.9, 0.999)``, ``eps=1e-8``, ``amsgrad=False``), and any other Adam
+        value is refused.
     random_state : int or None
         Seed of the fit's single ``torch.Generator``; ``None`` draws a fresh seed.
     discrete_prior : {"empirical", "uniform"}
@@ -194,7 +205,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         "max_adapt_iterations": [Interval(int, 1)],
         "batch_size": [Interval(int, 2), None],
         "learning_rate": [Interval(float, 0, open_low=True)],
-        "optimizer": [OneOf(("adam",))],
+        "optimizer": [OneOf(("adam", "lars"))],
         "output_dimension": [Interval(int, 1)],
         "verbose": [OneOf((True, False))],
         "num_hidden_units": [Interval(int, 2)],
@@ -306,6 +317,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
         kwargs = dict(self.optimizer_kwargs)
         if "betas" in kwargs:
             kwargs["betas"] = tuple(kwargs["betas"])
+        if self.optimizer == "lars":
+            # the constructor's default optimizer_kwargs are Adam's: entries at their
+            # defaults carry no choice, so LARS may use them; a changed one is refused
+            kwargs = {k: v for k, v in kwargs.items()
+                      if k not in _ADAM_DEFAULTS or v != _ADAM_DEFAULTS[k]}
         return kwargs
 
     def _validate_params(self) -> None:
@@ -498,6 +514,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             batch_size=self.batch_size,
             num_negatives=self._num_negatives(),
             learning_rate=self.learning_rate,
+            optimizer=self.optimizer,
             optimizer_kwargs=self._optimizer_kwargs(),
             verbose=self.verbose,
             callback=callback,

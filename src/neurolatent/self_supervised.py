@@ -14,12 +14,13 @@ rodent sleep data: representation 32 (``output_dimension``), hidden width 64, id
 projector, predictor hidden width 256, mined projection 16, k = 5, mined weight 0.5 with a
 linear warm-up, EMA base 0.98 rising to 1 on a cosine schedule, randomized neuron dropout
 (p_max 0.8, applied with probability 0.9), temporal views up to 3 bins ahead, candidates
-within 150 bins of the anchor excluded. Two deliberate departures: Adam (the library's one
-optimiser) instead of SGD with momentum, and augmentations applied to the values the user
-passes (see :mod:`neurolatent.augment`). The published learning-rate warm-up and cosine decay
-are available (``warmup_iterations``, ``learning_rate_schedule="cosine"``) but off by
-default: on the Chewie reaching sessions they lowered the linear readout
-(``docs/ssl_neural_myow_variants.md``).
+within 150 bins of the anchor excluded. Two deliberate departures: Adam by default instead
+of SGD with momentum (``optimizer="lars"`` gives the LARS of the published recipes), and
+augmentations applied to the values the user passes (see :mod:`neurolatent.augment`).
+MYOW's BatchNorm MLP encoder is ``model_architecture="offset1-model-bn-mse"``. The published
+learning-rate warm-up and cosine decay are available (``warmup_iterations``,
+``learning_rate_schedule="cosine"``) but off by default: on the Chewie reaching sessions they
+lowered the linear readout (``docs/ssl_neural_myow_variants.md``).
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class BYOL(CEBRA):
         "max_iterations": [Interval(int, 1)],
         "batch_size": [Interval(int, 2)],
         "learning_rate": [Interval(float, 0, open_low=True)],
-        "optimizer": [OneOf(("adam",))],
+        "optimizer": [OneOf(("adam", "lars"))],
         "output_dimension": [Interval(int, 1)],
         "verbose": [OneOf((True, False))],
         "num_hidden_units": [Interval(int, 2)],

@@ -17,6 +17,9 @@ MODELS: dict[str, dict] = {
     "offset1-model": {"receptive_field": 1},
     "offset1-model-v2": {"receptive_field": 1, "variant": "v2"},
     "offset1-model-mse": {"receptive_field": 1, "normalize": False},
+    # MYOW's BatchNorm MLP; "-mse" unnormalised, as MYOW's own representation
+    "offset1-model-bn": {"receptive_field": 1, "variant": "bn"},
+    "offset1-model-bn-mse": {"receptive_field": 1, "variant": "bn", "normalize": False},
     "offset5-model": {"receptive_field": 5},
     "offset10-model": {"receptive_field": 10},
     "offset10-model-mse": {"receptive_field": 10, "normalize": False},
@@ -35,8 +38,8 @@ def supported_models(pattern: str = "*") -> list[str]:
 
     Examples
     --------
-    >>> supported_models("offset1-*")
-    ['offset1-model', 'offset1-model-mse', 'offset1-model-v2']
+    >>> supported_models("offset1-model-*")
+    ['offset1-model-bn', 'offset1-model-bn-mse', 'offset1-model-mse', 'offset1-model-v2']
     """
     return sorted(fnmatch.filter(MODELS, pattern))
 

@@ -20,6 +20,7 @@ from neurolatent.models.receptive_field import ReceptiveField
 __all__ = ["ConvEncoder", "init_parameters"]
 
 NORMALIZE_EPS = 1e-8
+_VARIANTS = ("", "v2", "bn")
 
 
 class _Skip(nn.Module):
@@ -244,7 +245,11 @@ class ConvEncoder(nn.Module):
     subsample : {1, 4}
         4 builds the paper's 40-sample, 4x-subsampling model.
     variant : str
-        ``"v2"`` selects the wider 1-sample MLP without bottleneck.
+        For ``receptive_field=1``: ``"v2"`` selects the wider MLP without bottleneck;
+        ``"bn"`` MYOW's encoder (Azabou et al. 2021, ``nerdslab/myow``): three hidden layers
+        of ``num_units``, each Linear -> BatchNorm -> ReLU, then a linear output. Its
+        BatchNorm layers use the batch's statistics in training and their running averages
+        in evaluation (``transform``), so it needs at least 2 samples per training batch.
 
     Examples
     --------
@@ -271,7 +276,18 @@ class ConvEncoder(nn.Module):
         self.stride = subsample
         self.receptive_field = ReceptiveField.centred(receptive_field)
         H = num_units
-        if receptive_field == 1:
+        if variant not in _VARIANTS or (variant and receptive_field != 1):
+            raise ValueError(f"variant must be one of {sorted(_VARIANTS)} (a non-empty one only "
+                             f"with receptive_field=1); got {variant!r} with receptive field "
+                             f"{receptive_field}.")
+        self.batchnorm = variant == "bn"
+        if self.batchnorm:
+            self.input_layer = nn.Conv1d(num_neurons, H, 1)
+            layers = [nn.BatchNorm1d(H), nn.ReLU()]
+            for _ in range(2):
+                layers += [nn.Conv1d(H, H, 1), nn.BatchNorm1d(H), nn.ReLU()]
+            layers.append(nn.Conv1d(H, num_output, 1))
+        elif receptive_field == 1:
             # Paper: N->H, H->H, H->H/2 (bottleneck), ->out; v2 keeps the full width.
             widths = [H, H, H, H] if variant == "v2" else [H, H, max(H // 2, 1)]
             self.input_layer = nn.Conv1d(num_neurons, widths[0], 1)
@@ -295,8 +311,9 @@ class ConvEncoder(nn.Module):
             layers.append(nn.Conv1d(H, num_output, last_kernel))
         self.trunk = nn.Sequential(*layers)  # module names fix the state dict's keys
         stack = self._stack()
-        # what follows each convolution of the stack, fixed by the architecture
-        self._kinds = tuple(
+        # what follows each convolution of the stack, fixed by the architecture; BatchNorm
+        # layers keep running statistics, so that stack runs as PyTorch modules (None)
+        self._kinds = None if self.batchnorm else tuple(
             _RESIDUAL if isinstance(m, _Skip)
             else _GELU if isinstance(nxt, nn.GELU) else _LINEAR
             for m, nxt in zip(stack, [*stack[1:], None], strict=True)
@@ -313,6 +330,8 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, neurons, time) -> (batch, num_output, outputs)."""
+        if self._kinds is None:
+            return self._normalized(self.trunk(self.input_layer(x)))
         if self.stride > 1:
             x = self.input_layer(x)
         return self._normalized(_run_layers(x, self._convolutions(), self._kinds))

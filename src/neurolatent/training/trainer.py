@@ -1,4 +1,4 @@
-"""The one training loop: sample indices -> gather windows -> objective -> Adam -> hook.
+"""The one training loop: sample indices -> gather windows -> objective -> optimiser -> hook.
 
 No host synchronisation per step: metrics are written into a device buffer and read
 only every ``log_every`` steps (progress bar) and at the end (``history``).
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from neurolatent.objectives.base import Objective
 from neurolatent.recording import Recording
 from neurolatent.training.batch import Batch, split_parts
-from neurolatent.training.optimizer import Adam
+from neurolatent.training.optimizer import OPTIMIZERS
 
 __all__ = ["Trainer", "TrainerConfig", "learning_rate_factor"]
 
@@ -59,6 +59,7 @@ class TrainerConfig:
     batch_size: int | None = 512
     num_negatives: int | None = None
     learning_rate: float = 3e-4
+    optimizer: str = "adam"  # a key of neurolatent.training.optimizer.OPTIMIZERS
     optimizer_kwargs: dict = field(default_factory=dict)
     log_every: int = 50
     verbose: bool = False
@@ -111,19 +112,21 @@ class Trainer:
         params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
         self._gather_buffers: dict = {}  # see Trainer.batch
         kwargs = dict(config.optimizer_kwargs)
-        if not {"fused", "foreach"} & kwargs.keys() and self.recording.device.type in (
-                "cpu", "cuda"):
+        optimizer = OPTIMIZERS[config.optimizer]
+        if config.optimizer == "adam" and not {"fused", "foreach"} & kwargs.keys() and (
+                self.recording.device.type in ("cpu", "cuda")):
             # One fused kernel over all parameters: on the CPU the default per-tensor Adam
             # ran ~10 small ops per parameter tensor, 1.5 of a 30 ms step for the 18k
             # parameters of offset10-model; fused: 0.8 ms (isolated: 0.87 -> 0.25 ms).
             kwargs["fused"] = True
         try:  # the keywords alone, on a stand-in parameter: torch's message names no argument
-            Adam([torch.zeros(1, device=self.recording.device, requires_grad=True)],
-                 lr=config.learning_rate, **kwargs)
+            optimizer([torch.zeros(1, device=self.recording.device, requires_grad=True)],
+                      lr=config.learning_rate, **kwargs)
         except (TypeError, ValueError) as error:
             raise type(error)(f"optimizer_kwargs: {dict(config.optimizer_kwargs)!r} is not a "
-                              f"valid set of torch.optim.Adam keywords ({error}).") from None
-        self.optimizer = Adam(params, lr=config.learning_rate, **kwargs)
+                              f"valid set of {optimizer.__name__} keywords for optimizer="
+                              f"{config.optimizer!r} ({error}).") from None
+        self.optimizer = optimizer(params, lr=config.learning_rate, **kwargs)
 
     def batch(self, parts: dict[str, torch.Tensor], augment: bool = False) -> Batch:
         """The windows of ``parts`` (training augmentation applied when ``augment``).
