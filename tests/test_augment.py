@@ -156,3 +156,86 @@ def test_cebra_time_with_dropout_is_seeded_saved_and_validated(tmp_path):
         CEBRA(**params, augmentations=[1]).fit(X)
     with pytest.raises(ValueError, match="full-batch"):
         CEBRA(**{**params, "batch_size": None}, augmentations=[NeuronDropout(0.1)]).fit(X)
+
+
+# ------------------------------------------------------- shared draws inside a training step
+def _ones_batch(parts, sessions, shared, augmentation=None):
+    from neurolatent.models.receptive_field import ReceptiveField
+    from neurolatent.training.batch import Batch
+
+    lengths = torch.tensor([0] + [s.num_samples for s in sessions])
+    rf = ReceptiveField.centred(3)
+    return Batch(parts, sessions, torch.cumsum(lengths, 0), [rf] * len(sessions),
+                 augmentation or NeuronDropout(0.5), _gen(2), shared_views=shared)
+
+
+def _masks(batch, names):
+    """Per session: the dropped-neuron masks of its windows, in the order of the parts
+    (without the padding windows of multi-session batches)."""
+    return [(where, (windows[: where.shape[0]] == 0).all(-1))
+            for _, where, windows in batch._windows(names)]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_shared_views_give_reference_and_positive_one_draw(shared):
+    from neurolatent.recording import Recording
+
+    rec = Recording.from_arrays(torch.ones(300, 40))  # zeros can only be dropped neurons
+    g = _gen(0)
+    parts = {"reference": torch.randint(5, 290, (64,), generator=g),
+             "negative": torch.randint(5, 290, (64,), generator=g)}
+    parts = {"reference": parts["reference"], "positive": parts["reference"] + 2,
+             "negative": parts["negative"]}
+    (_, masks), = _masks(_ones_batch(parts, [rec], shared), ("reference", "positive",
+                                                             "negative"))
+    reference, positive, negative = masks.split(64)
+    assert reference.any() and negative.any()
+    assert torch.equal(reference, positive) is shared
+    assert not torch.equal(reference, negative)  # other parts draw their own
+    # the noise of a composed augmentation is shared too
+    noisy = _ones_batch(parts, [rec], shared, Compose([GaussianNoise(0.3)]))
+    (_, _, windows), = noisy._windows(("reference", "positive"))
+    assert torch.equal(windows[:64], windows[64:]) is shared
+
+
+def test_shared_views_across_sessions_pair_within_each_session():
+    from neurolatent.recording import Recording
+
+    sessions = [Recording.from_arrays(torch.ones(200, 30)),
+                Recording.from_arrays(torch.ones(250, 20))]
+    g = _gen(1)
+    reference = torch.cat([torch.randint(5, 190, (40,), generator=g),
+                           200 + torch.randint(5, 240, (40,), generator=g)])
+    reference = reference[torch.randperm(80, generator=g)]  # sessions interleaved
+    parts = {"reference": reference, "positive": reference + 3}
+    for where, masks in _masks(_ones_batch(parts, sessions, True), ("reference", "positive")):
+        half = where.shape[0] // 2
+        assert torch.equal(where[half:] - 80, where[:half])
+        assert masks[:half].any() and torch.equal(masks[:half], masks[half:])
+    # a positive in another session (other neurons) cannot share its reference's draw
+    crossed = {"reference": reference, "positive": (reference + 200) % 450}
+    with pytest.raises(ValueError, match="shared_augmentation"):
+        _ones_batch(crossed, sessions, True)._windows(("reference", "positive"))
+
+
+def test_estimators_take_shared_augmentation_and_refuse_it_where_it_cannot_apply(tmp_path):
+    from neurolatent import MYOW
+
+    X = np.random.default_rng(0).poisson(2.0, size=(600, 12)).astype(np.float32)
+    params = dict(batch_size=64, max_iterations=10, output_dimension=3, device="cpu",
+                  random_state=0)
+    shared = MYOW(**params, exclude_window=5, shared_augmentation=True).fit(X)
+    again = MYOW(**params, exclude_window=5, shared_augmentation=True).fit(X)
+    independent = MYOW(**params, exclude_window=5).fit(X)
+    np.testing.assert_array_equal(shared.transform(X), again.transform(X))
+    assert not np.array_equal(shared.transform(X), independent.transform(X))
+    shared.save(tmp_path / "m.safetensors")
+    assert MYOW.load(tmp_path / "m.safetensors").shared_augmentation is True
+    dropout = [NeuronDropout(0.2)]
+    CEBRA("offset5-model", **params, augmentations=dropout, shared_augmentation=True).fit(X)
+    with pytest.raises(ValueError, match="shared_augmentation"):
+        CEBRA(**params, shared_augmentation="yes").fit(X)
+    with pytest.raises(ValueError, match=r"shared_augmentation=True .* no window augmentation"):
+        CEBRA(**params, shared_augmentation=True).fit(X)
+    with pytest.raises(ValueError, match="multi-session CEBRA"):
+        CEBRA(**params, augmentations=dropout, shared_augmentation=True).fit([X, X[:, :8]])

@@ -168,6 +168,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
         windows`` callable) applied to every training window, each with its own draw —
         e.g. CEBRA-Time with neuron dropout. Minibatch training only; ``transform`` never
         augments.
+    shared_augmentation : bool, default False
+        Give each sample's reference and positive windows one augmentation draw (the same
+        dropped neurons, the same noise; MYOW's "structured" transform) instead of one
+        each. Needs ``augmentations``; not for multi-session CEBRA, whose positives come
+        from other sessions.
 
     Attributes
     ----------
@@ -220,6 +225,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         "adapt_from_session": [Interval(int, 0)],
         "augmentations": [Predicate(_is_augmentations, "a list of callables "
                                                        "(windows, generator) -> windows"), None],
+        "shared_augmentation": [OneOf((True, False))],
     }
 
     def __init__(
@@ -254,6 +260,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         hybrid_behavior_dims: int = 3,
         adapt_from_session: int = 0,
         augmentations: Sequence[Callable] | None = None,
+        shared_augmentation: bool = False,
     ):
         self.model_architecture = model_architecture
         self.device = device
@@ -283,6 +290,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         self.hybrid_behavior_dims = hybrid_behavior_dims
         self.adapt_from_session = adapt_from_session
         self.augmentations = augmentations
+        self.shared_augmentation = shared_augmentation
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -487,6 +495,14 @@ class CEBRA(TransformerMixin, BaseEstimator):
             raise ValueError("augmentations: full-batch training (batch_size=None) embeds the "
                              "sequence as one convolution and cannot augment windows; set "
                              "batch_size.")
+        if self.shared_augmentation and window_augmentations is None:
+            raise ValueError("shared_augmentation=True shares the augmentation draw of a "
+                             "sample's two views, but augmentations holds no window "
+                             f"augmentation (augmentations={self.augmentations!r}).")
+        if self.shared_augmentation and multisession and self._align_sessions_in_time:
+            raise ValueError("shared_augmentation=True: multi-session CEBRA draws positives "
+                             "from other sessions (other neurons), whose windows cannot share "
+                             "a draw with their reference; use it with single-session data.")
 
         if adapt:
             encoder = self._adapted_encoder(sessions[0].num_neurons, generator, device)
@@ -521,6 +537,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             callback_frequency=callback_frequency,
             precision=self.precision,
             augment=None if window_augmentations is None else Compose(window_augmentations),
+            shared_augmentation=self.shared_augmentation,
             lr_schedule=self._lr_schedule(),
         )
         trainer = Trainer(encoder, objective, sampler, sessions if multisession else labels,

@@ -91,6 +91,9 @@ class BYOL(CEBRA):
     augmentations : sequence of augmentations
         Applied independently to every view; default randomized neuron dropout
         (p_max 0.8, apply_p 0.9).
+    shared_augmentation : bool, default False
+        One draw for both views of a sample (the same dropped neurons; the monkey-reach
+        script's ``structured_transform``) instead of one per view.
     projection_dim : int or None
         Projector output; ``None`` = identity projector.
     hidden_dim : int
@@ -142,6 +145,7 @@ class BYOL(CEBRA):
         "precision": [OneOf(("32", "bf16"))],
         "augmentations": [Predicate(_is_augmentations, "a list of callables "
                                                        "(windows, generator) -> windows"), None],
+        "shared_augmentation": [OneOf((True, False))],
         "projection_dim": [Interval(int, 1), None],
         "hidden_dim": [Interval(int, 1)],
         "tau_base": [Interval(float, 0, 1)],
@@ -168,6 +172,7 @@ class BYOL(CEBRA):
         random_state: int | None = None,
         precision: str = "32",
         augmentations: Sequence[Callable] | None = _DEFAULT_AUGMENTATIONS,
+        shared_augmentation: bool = False,
         projection_dim: int | None = None,
         hidden_dim: int = 256,
         tau_base: float = 0.98,
@@ -189,6 +194,7 @@ class BYOL(CEBRA):
         self.random_state = random_state
         self.precision = precision
         self.augmentations = augmentations
+        self.shared_augmentation = shared_augmentation
         self.projection_dim = projection_dim
         self.hidden_dim = hidden_dim
         self.tau_base = tau_base
@@ -300,6 +306,7 @@ class MYOW(BYOL):
         random_state: int | None = None,
         precision: str = "32",
         augmentations: Sequence[Callable] | None = _DEFAULT_AUGMENTATIONS,
+        shared_augmentation: bool = False,
         projection_dim: int | None = None,
         hidden_dim: int = 256,
         tau_base: float = 0.98,
@@ -319,7 +326,8 @@ class MYOW(BYOL):
             output_dimension=output_dimension, verbose=verbose,
             num_hidden_units=num_hidden_units, pad_before_transform=pad_before_transform,
             optimizer_kwargs=optimizer_kwargs, random_state=random_state,
-            precision=precision, augmentations=augmentations, projection_dim=projection_dim,
+            precision=precision, augmentations=augmentations,
+            shared_augmentation=shared_augmentation, projection_dim=projection_dim,
             hidden_dim=hidden_dim, tau_base=tau_base,
             learning_rate_schedule=learning_rate_schedule, warmup_iterations=warmup_iterations)
         self.mined_dim = mined_dim

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from neurolatent.augment import two_views
 from neurolatent.recording import Recording, window_rows
 
 __all__ = ["Batch", "WindowRows", "split_parts"]
@@ -70,6 +71,9 @@ class Batch:
         The encoders take deduplicated windows (:class:`WindowRows`, ``embed_rows``):
         single-session, unaugmented CPU batches whose windows share many samples (or with
         wide recordings, any) are then gathered that way.
+    shared_views : bool
+        Sample i's "reference" and "positive" windows get one augmentation draw (the same
+        neuron mask, the same noise) instead of one each; other parts draw their own.
 
     Examples
     --------
@@ -86,10 +90,12 @@ class Batch:
     def __init__(self, parts: dict[str, torch.Tensor], sessions: Sequence[Recording],
                  starts: torch.Tensor, receptive_fields: Sequence, augment: Callable | None,
                  generator: torch.Generator, precision: str = "32", full_batch: bool = False,
-                 buffers: dict | None = None, deduplicate: bool = False):
+                 buffers: dict | None = None, deduplicate: bool = False,
+                 shared_views: bool = False):
         self.parts, self.sessions, self.starts = parts, list(sessions), starts
         self.receptive_fields = list(receptive_fields)
         self.augment, self.generator = augment, generator
+        self.shared_views = shared_views
         self.precision, self.full_batch = precision, full_batch
         self.buffers = buffers
         # the sort of window_rows reads its count back to the host: free on the CPU, a
@@ -148,13 +154,34 @@ class Batch:
             if self.augment is not None:
                 # random draws for the real windows only, as without padding; the
                 # augmented views go back into the gather's own storage
-                augmented = self.augment(windows[:n], self.generator)
+                augmented = self._augmented(windows[:n], where, names)
                 if windows.shape[0] == n:
                     windows = augmented
                 else:
                     windows[:n] = augmented
             out.append((s, where, windows))
         return out
+
+    def _augmented(self, windows: torch.Tensor, where: torch.Tensor,
+                   names: tuple[str, ...]) -> torch.Tensor:
+        """One session's windows augmented; with ``shared_views`` the reference and positive
+        windows of each sample get one draw."""
+        if not self.shared_views or names[:2] != ("reference", "positive"):
+            return self.augment(windows, self.generator)
+        size = self.parts["reference"].shape[0]
+        # a session's windows are in the order of the concatenated parts: its references,
+        # then its positives, then the rest
+        pairs = size if len(self.sessions) == 1 else int((where < size).sum())
+        if len(self.sessions) > 1 and not torch.equal(where[pairs : 2 * pairs] - size,
+                                                      where[:pairs]):
+            raise ValueError("shared_augmentation: a sample's reference and positive lie in "
+                             "different sessions (different neurons), so they cannot share "
+                             "one augmentation draw.")
+        views = two_views(windows[:pairs], windows[pairs : 2 * pairs], self.augment,
+                          self.generator, shared=True)
+        rest = windows[2 * pairs :]
+        return torch.cat([*views, self.augment(rest, self.generator)] if rest.shape[0]
+                         else views)
 
     def _buffer(self, key: tuple, s: int, rows: int) -> torch.Tensor | None:
         # one destination per (parts, session or form): two gathers of the same step never

@@ -68,6 +68,8 @@ class TrainerConfig:
     precision: str = "32"
     # (windows, generator) -> windows, applied to training windows only (never in evaluate)
     augment: Callable | None = None
+    # one augmentation draw for each sample's reference and positive (Batch.shared_views)
+    shared_augmentation: bool = False
     # (step, max_iterations) -> learning-rate multiplier; None = constant learning rate
     lr_schedule: Callable[[int, int], float] | None = None
 
@@ -141,7 +143,8 @@ class Trainer:
                      cfg.augment if augment else None, self.generator, cfg.precision,
                      full_batch=cfg.batch_size is None,
                      buffers=self._gather_buffers if augment else None,
-                     deduplicate=bool(getattr(self.encoder, "takes_rows", False)))
+                     deduplicate=bool(getattr(self.encoder, "takes_rows", False)),
+                     shared_views=cfg.shared_augmentation)
 
     def step(self) -> torch.Tensor:
         """One optimisation step; returns the detached metrics on the device."""
