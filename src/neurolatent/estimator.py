@@ -38,6 +38,7 @@ from neurolatent.recording import (
 from neurolatent.sampling import SamplingConfig, build_sampler
 from neurolatent.training import Trainer, TrainerConfig
 from neurolatent.training.checkpoint import load_checkpoint, save_checkpoint
+from neurolatent.training.optimizer import OPTIMIZERS
 
 __all__ = ["CEBRA", "PLANS"]
 
@@ -210,7 +211,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         "max_adapt_iterations": [Interval(int, 1)],
         "batch_size": [Interval(int, 2), None],
         "learning_rate": [Interval(float, 0, open_low=True)],
-        "optimizer": [OneOf(("adam", "lars"))],
+        "optimizer": [OneOf(tuple(OPTIMIZERS))],
         "output_dimension": [Interval(int, 1)],
         "verbose": [OneOf((True, False))],
         "num_hidden_units": [Interval(int, 2)],

@@ -135,7 +135,7 @@ class BYOL(CEBRA):
         "max_iterations": [Interval(int, 1)],
         "batch_size": [Interval(int, 2)],
         "learning_rate": [Interval(float, 0, open_low=True)],
-        "optimizer": [OneOf(("adam", "lars"))],
+        "optimizer": CEBRA._parameter_constraints["optimizer"],
         "output_dimension": [Interval(int, 1)],
         "verbose": [OneOf((True, False))],
         "num_hidden_units": [Interval(int, 2)],
@@ -145,7 +145,7 @@ class BYOL(CEBRA):
         "precision": [OneOf(("32", "bf16"))],
         "augmentations": [Predicate(_is_augmentations, "a list of callables "
                                                        "(windows, generator) -> windows"), None],
-        "shared_augmentation": [OneOf((True, False))],
+        "shared_augmentation": CEBRA._parameter_constraints["shared_augmentation"],
         "projection_dim": [Interval(int, 1), None],
         "hidden_dim": [Interval(int, 1)],
         "tau_base": [Interval(float, 0, 1)],

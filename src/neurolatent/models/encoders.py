@@ -280,8 +280,8 @@ class ConvEncoder(nn.Module):
             raise ValueError(f"variant must be one of {sorted(_VARIANTS)} (a non-empty one only "
                              f"with receptive_field=1); got {variant!r} with receptive field "
                              f"{receptive_field}.")
-        self.batchnorm = variant == "bn"
-        if self.batchnorm:
+        batchnorm = variant == "bn"
+        if batchnorm:
             self.input_layer = nn.Conv1d(num_neurons, H, 1)
             layers = [nn.BatchNorm1d(H), nn.ReLU()]
             for _ in range(2):
@@ -313,7 +313,7 @@ class ConvEncoder(nn.Module):
         stack = self._stack()
         # what follows each convolution of the stack, fixed by the architecture; BatchNorm
         # layers keep running statistics, so that stack runs as PyTorch modules (None)
-        self._kinds = None if self.batchnorm else tuple(
+        self._kinds = None if batchnorm else tuple(
             _RESIDUAL if isinstance(m, _Skip)
             else _GELU if isinstance(nxt, nn.GELU) else _LINEAR
             for m, nxt in zip(stack, [*stack[1:], None], strict=True)
