@@ -27,7 +27,10 @@ def test_compare_official_smoke(tmp_path):
           "--configs", "continuous_T10k", "transform_T100k", "--out-dir", str(tmp_path),
           "--docs-dir", str(tmp_path / "docs"), "--readme", str(readme)])
     report = json.loads((tmp_path / "compare_official_quick.json").read_text())
-    assert report["machine"]["matmul_gflops"] > 0 and report["machine"]["conv1d_gflops"] > 0
+    machine = report["machine"]
+    assert machine["matmul_gflops"] > 0 and machine["conv1d_gflops"] > 0
+    assert machine["matmul_bf16_gflops"] > 0
+    assert set(machine["cpu_bf16_features"]) <= {"avx512_bf16", "amx_bf16", "amx_tile"}
     assert report["settings"]["threads"] == 2
     for name, row in report["configs"].items():
         for library in ("neurolatent", "official"):
@@ -100,3 +103,18 @@ def test_compare_official_refuses_a_missing_readme_before_any_run(tmp_path, caps
         main(["--readme", str(tmp_path / "missing.md"), "--out-dir", str(tmp_path)])
     assert "--readme" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # nothing measured, nothing written
+
+
+def test_an_unmet_bf16_target_states_the_cpus_bf16_features():
+    module = runpy.run_path(str(ROOT / "benchmarks" / "compare_official.py"), run_name="bf16")
+    part = {"steps_per_second": 100.0, "phase_ms": None}
+    row = {"config": "time_T10k_bf16", "precision": "bf16",
+           "neurolatent": part, "official": {**part, "steps_per_second": 50.0},
+           "ratio": {"steps_per_second": 2.0, "peak_rss_mib": None}}
+    machine = {"matmul_gflops": 150.0, "matmul_bf16_gflops": 260.0,
+               "cpu_bf16_features": ["avx512_bf16"]}
+    (check,) = module["check_targets"]({"time_T10k_bf16": row}, machine)
+    assert not check["met"] and check["shortfall"] == pytest.approx(1.25)
+    assert "avx512_bf16" in check["bound"] and "260 vs fp32 150 GFLOP/s" in check["bound"]
+    assert module["check_targets"]({"time_T10k_bf16": {**row, "ratio": {
+        "steps_per_second": 2.6, "peak_rss_mib": None}}}, machine)[0]["bound"] == ""

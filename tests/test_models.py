@@ -189,6 +189,80 @@ def test_layer_stack_skips_gradients_nobody_needs():
     assert full_flops > frozen_flops[0] > frozen_flops[1] > 0, (full_flops, frozen_flops)
 
 
+
+def _relative_error(a: torch.Tensor, truth: torch.Tensor) -> float:
+    return float((a.detach().double() - truth.detach()).norm() / truth.detach().norm())
+
+
+@pytest.mark.parametrize("name", ["offset10-model", "offset5-model", "offset36-model",
+                                  "offset40-model-4x-subsample"])
+def test_bf16_training_runs_the_layer_stack_in_bf16(name, tap_gemms, monkeypatch):
+    """precision="bf16" trains through the hand-written node with bf16 rows, GEMMs and
+    activations (autocast's arithmetic, without its per-op casts): its values and every
+    gradient are as close to the float64 truth as autograd's own graph under autocast."""
+    import neurolatent.models.encoders as encoders
+
+    dtypes = []
+    apply = encoders._Layers.apply
+
+    def spy(kinds, rows, *params):
+        dtypes.append(rows.dtype)
+        return apply(kinds, rows, *params)
+
+    monkeypatch.setattr(encoders._Layers, "apply", spy)
+    g = torch.Generator().manual_seed(3)
+    encoder = make_encoder(name, 40, 32, 8, g)
+    size = encoder.receptive_field.size
+    x = torch.randn(size, 64, 40, generator=g).permute(1, 2, 0)  # the gather's layout
+    upstream = torch.randn(64, 8, generator=g)
+    params = list(encoder.parameters())
+
+    def run(module, dtype=None, training=True):
+        module.train(training)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype is None):
+            out = module.embed_windows(x.to(dtype or torch.float32)).float()
+        grads = torch.autograd.grad(out, list(module.parameters()), upstream.to(out.dtype))
+        return [out, *grads]
+
+    ours = run(encoder)
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    calls = len(dtypes)
+    graph = run(encoder, training=False)  # evaluation mode: autograd's graph, same layers
+    assert len(dtypes) == calls  # ... which does not go through the node
+    reference = make_encoder(name, 40, 32, 8, torch.Generator()).double()
+    reference.load_state_dict(encoder.state_dict())
+    truth = run(reference, torch.float64)
+    assert len(ours) == len(graph) == len(truth) == len(params) + 1
+    for a, b, t in zip(ours, graph, truth, strict=True):
+        assert a.dtype == torch.float32
+        error, graph_error = _relative_error(a, t), _relative_error(b, t)
+        # a few bf16 roundings (unit 2**-8) per layer; autograd's graph keeps some sums in
+        # fp32 by type promotion (a stacked GEMM's fp32 bias add), the node keeps them bf16
+        assert error < 0.02, (error, graph_error)
+        assert error < 2.5 * graph_error + 2e-3, (error, graph_error)
+
+
+def test_bf16_fit_decodes_as_well_as_fp32():
+    """A fixed-seed bf16 fit (offset10-model, continuous labels) decodes the synthetic
+    position within noise of the fp32 fit of the same seed."""
+    from sklearn.linear_model import LinearRegression
+
+    from neurolatent.datasets import place_cells
+
+    data = place_cells(num_samples=4000, num_neurons=40, seed=1)
+    X, y = data.neural, data.labels[:, 0]
+    scores = {}
+    for precision in ("32", "bf16"):
+        model = CEBRA(model_architecture="offset10-model", batch_size=256, max_iterations=300,
+                      output_dimension=3, device="cpu", random_state=0, learning_rate=3e-3,
+                      precision=precision).fit(X[:3200], y[:3200])
+        Z = model.transform(X)
+        assert Z.dtype == np.float32 and np.isfinite(Z).all()
+        fit = LinearRegression().fit(Z[:3200], y[:3200])
+        scores[precision] = fit.score(Z[3200:], y[3200:])
+    assert scores["32"] > 0.8, scores
+    assert abs(scores["bf16"] - scores["32"]) < 0.03, scores
+
 def test_encoder_fit_matches_direct_convolution_fit(monkeypatch):
     """The optimised layers change only the float summation order: a fixed-seed fit with
     them matches the fit with PyTorch's direct convolution, and decodes the same."""

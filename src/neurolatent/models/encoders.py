@@ -129,9 +129,12 @@ class _Layers(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kinds: tuple[str, ...], rows: torch.Tensor, *params: torch.Tensor):
         saved: list[torch.Tensor] = []
-        taps = [_taps(weight) for weight in params[0::2]]  # reused by the backward
-        out = _forward_layers(rows, kinds, taps, params[1::2], saved)
-        ctx.kinds = kinds
+        # the rows' dtype is the compute dtype: bf16 rows (autocast) run every GEMM, GELU
+        # and saved activation in bf16 against bf16 copies of the fp32 parameters
+        taps = [_taps(weight).to(rows.dtype) for weight in params[0::2]]  # kept for backward
+        biases = [bias.to(rows.dtype) for bias in params[1::2]]
+        out = _forward_layers(rows, kinds, taps, biases, saved)
+        ctx.kinds, ctx.param_dtype = kinds, params[0].dtype
         ctx.save_for_backward(*saved, *taps)
         return out
 
@@ -165,14 +168,16 @@ class _Layers(torch.autograd.Function):
                 for j in range(k):
                     shifted[j * batch : j * batch + n, j * width : (j + 1) * width] = g
                 every = flat.t() @ shifted  # (in, k * out)
-                grads[2 * i] = every.view(-1, k, width).permute(2, 0, 1)
+                grads[2 * i] = every.view(-1, k, width).permute(2, 0, 1).to(ctx.param_dtype)
             elif needs[2 + 2 * i]:
                 per_tap = torch.empty_like(taps)
                 for j in range(k):
                     torch.mm(g.t(), flat[j * batch : j * batch + n], out=per_tap[j])
-                grads[2 * i] = per_tap.permute(1, 2, 0)
+                grads[2 * i] = per_tap.permute(1, 2, 0).to(ctx.param_dtype)
             if needs[3 + 2 * i]:
-                grads[2 * i + 1] = g.sum(0)
+                # summed in at least float32: a bias gradient adds up thousands of rows
+                wide = torch.promote_types(g.dtype, torch.float32)
+                grads[2 * i + 1] = g.sum(0, dtype=wide).to(ctx.param_dtype)
             if i <= first and not needs[1]:
                 break
             grad_rows = rows.new_empty(rows.shape)
@@ -190,12 +195,22 @@ class _Layers(torch.autograd.Function):
 
 def _run_stack(rows: torch.Tensor, layers: list[nn.Conv1d],
                kinds: tuple[str, ...]) -> torch.Tensor:
-    """Time-major rows (time, batch, channels) through the layers -> (time', batch, out)."""
-    if (torch.is_grad_enabled() and layers[0].training and rows.shape[0] > 1
-            and not torch.is_autocast_enabled(rows.device.type)):
+    """Time-major rows (time, batch, channels) through the layers -> (time', batch, out).
+
+    Under autocast (``precision="bf16"``) training runs the stack in the autocast dtype
+    with the same hand-written backward, the output in that dtype as autocast's GEMMs give.
+    """
+    if torch.is_grad_enabled() and layers[0].training and rows.shape[0] > 1:
         params = [p for layer in layers for p in (layer.weight, layer.bias)]
-        return _Layers.apply(kinds, rows, *params)
-    # evaluation, autocast and torch.func transforms (attribution's Jacobians) take the
+        device = rows.device.type
+        if not torch.is_autocast_enabled(device):
+            return _Layers.apply(kinds, rows, *params)
+        # autocast would also cast inside the node's forward; the node casts itself, once:
+        # the parameters per step, not per tap GEMM (autograd's graph of the stack under
+        # autocast took as long in bf16 as in fp32 on an avx512_bf16 CPU)
+        with torch.autocast(device, enabled=False):
+            return _Layers.apply(kinds, rows.to(torch.get_autocast_dtype(device)), *params)
+    # evaluation and torch.func transforms (attribution's Jacobians) take the
     # same arithmetic through autograd's own graph; so do the per-sample MLPs on windows
     # of one time step (one addmm per layer: autograd's backward is as cheap, and the
     # Python of _Layers' backward made a 512-window step ~8 % slower)
