@@ -18,10 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.exceptions import NotFittedError
 
 from neurolatent import __version__
+from neurolatent._estimator_base import EstimatorBase, not_fitted
 from neurolatent._params import Interval, OneOf, Predicate, validate_params
 from neurolatent.augment import Compose, from_spec, split_augmentations, to_spec
 from neurolatent.losses import InfoNCE
@@ -106,7 +105,7 @@ for _labels in ("none", "continuous", "discrete", "mixed"):
         PLANS[(_labels, True, "minibatch", "multi", False)] = (build_sampler, _infonce)
 
 
-class CEBRA(TransformerMixin, BaseEstimator):
+class CEBRA(EstimatorBase):
     """Consistent EmBeddings of high-dimensional Recordings using Auxiliary variables.
 
     Drop-in for ``cebra.CEBRA``: same parameter names, defaults and meaning, plus
@@ -160,7 +159,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
     num_negatives : int or None
         Negatives per step (default: ``batch_size``).
     precision : {"32", "bf16"}
-        bf16 autocast of the encoder (GPUs and AMX CPUs).
+        "bf16" trains the encoder in bfloat16 under autocast (the loss and the optimiser
+        stay float32; embeddings are float32). It pays on GPUs and on CPUs with bf16
+        arithmetic (AMX, avx512_bf16); elsewhere it is emulated and may be slower.
     hybrid_behavior_dims : int, default 3
     adapt_from_session : int, default 0
         For multi-session models, whose encoder ``fit(..., adapt=True)`` starts from.
@@ -346,8 +347,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
-                                 "Call 'fit' with appropriate arguments before 'transform'.")
+            raise not_fitted(self, "transform")
 
     @staticmethod
     def _is_multisession(X: Any) -> bool:

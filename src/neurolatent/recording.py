@@ -8,12 +8,12 @@ Nothing here samples or trains.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 import torch
 
 from neurolatent.models.receptive_field import ReceptiveField
@@ -43,7 +43,10 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
     """Convert array-likes (numpy, torch, lists, pandas) to numpy without changing dtype."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
-    if scipy.sparse.issparse(value):
+    # a sparse matrix exists only once scipy.sparse is imported: a fit that got none need
+    # not import scipy (~10 MiB) to tell
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(value):
         raise TypeError(f"{name}: sparse input is not supported; got a {type(value).__name__}. "
                         f"Convert it with {name}.toarray().")
     if hasattr(value, "to_numpy") and callable(value.to_numpy):  # pandas DataFrame / Series

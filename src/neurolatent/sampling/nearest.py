@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
 __all__ = ["NearestIndex", "brute_force_nearest"]
 
@@ -159,7 +158,7 @@ class NearestIndex:
             members = groups == g
             # Unique label rows keep their lowest sample index: duplicates become one point.
             unique, first = np.unique(labels[members], axis=0, return_index=True)
-            self._trees[int(g)] = (cKDTree(unique), torch.from_numpy(unique),
+            self._trees[int(g)] = (_kd_tree(unique), torch.from_numpy(unique),
                                    torch.from_numpy(samples[members][first]))
 
     def _query_kdtree(self, queries: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
@@ -214,3 +213,11 @@ class NearestIndex:
         if group is None:
             group = torch.zeros(queries.shape[0], dtype=torch.int64, device=self.device)
         return getattr(self, f"_query_{self.method}")(queries, group)
+
+
+def _kd_tree(points: np.ndarray):
+    # imported here: only labels of two or more dimensions need scipy's tree, and a fit of
+    # 1-D labels or none need not load scipy
+    from scipy.spatial import cKDTree
+
+    return cKDTree(points)
