@@ -4,9 +4,9 @@
 modules and ~1.3 s before the first step, most of what a fit of a small recording costs
 in memory. The estimators here need only the contract: ``get_params`` / ``set_params``
 with scikit-learn's semantics (so ``clone``, pipelines and grid searches work), its
-``repr`` of the changed parameters, ``fit_transform``, and tags. scikit-learn is imported
-only where it is asked for: by ``__sklearn_tags__`` (which only scikit-learn calls) and
-when raising its ``NotFittedError``.
+``repr`` of the changed parameters, and tags (``fit_transform`` is the estimator's own).
+scikit-learn is imported only where it is asked for: by ``__sklearn_tags__`` (which only
+scikit-learn calls) and when raising its ``NotFittedError``.
 """
 
 from __future__ import annotations
@@ -105,10 +105,6 @@ Valid parameters are: ['factor', 'shift'].
             if not _same(value, default):
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
-
-    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
-        """``fit(X, y, **fit_params)`` then ``transform(X)``."""
-        return self.fit(X, y, **fit_params).transform(X)
 
     def __sklearn_tags__(self):
         """scikit-learn's tags of an unsupervised transformer (only scikit-learn asks)."""
