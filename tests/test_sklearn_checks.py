@@ -27,7 +27,7 @@ def test_passes_scikit_learn_estimator_checks():
 def test_a_fit_imports_neither_scikit_learn_nor_scipy():
     """``sklearn.base`` alone loads scipy.stats (and pandas where installed): ~70-100 MiB of
     a small fit's peak memory. Fitting, transforming, saving and loading need none of it;
-    the analysis names load it on first use."""
+    the analysis names and modules load it on first use."""
     code = """
 import sys, tempfile, os, numpy as np
 from neurolatent import CEBRA, MYOW
@@ -43,7 +43,7 @@ model.save(path)
 CEBRA.load(path).transform(X)
 heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'pandas'})
 import neurolatent
-neurolatent.KNNDecoder
+neurolatent.KNNDecoder, neurolatent.evaluation.decode, neurolatent.metrics.consistency_score
 print(heavy, 'sklearn' in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
