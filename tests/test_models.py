@@ -189,7 +189,6 @@ def test_layer_stack_skips_gradients_nobody_needs():
     assert full_flops > frozen_flops[0] > frozen_flops[1] > 0, (full_flops, frozen_flops)
 
 
-
 def _relative_error(a: torch.Tensor, truth: torch.Tensor) -> float:
     return float((a.detach().double() - truth.detach()).norm() / truth.detach().norm())
 
@@ -262,6 +261,7 @@ def test_bf16_fit_decodes_as_well_as_fp32():
         scores[precision] = fit.score(Z[3200:], y[3200:])
     assert scores["32"] > 0.8, scores
     assert abs(scores["bf16"] - scores["32"]) < 0.03, scores
+
 
 def test_encoder_fit_matches_direct_convolution_fit(monkeypatch):
     """The optimised layers change only the float summation order: a fixed-seed fit with

@@ -35,9 +35,7 @@ __all__ = ["BYOL", "CEBRA", "MYOW", "__version__", *_EVALUATION]
 
 def __getattr__(name: str) -> Any:
     if name in _EVALUATION:
-        from neurolatent import evaluation
-
-        value = getattr(evaluation, name)
+        value = getattr(importlib.import_module("neurolatent.evaluation"), name)
     elif name in _LAZY_MODULES:
         value = importlib.import_module(f"neurolatent.{name}")
     else:

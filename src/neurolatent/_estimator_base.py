@@ -51,19 +51,23 @@ Valid parameters are: ['factor', 'shift'].
     """
 
     @classmethod
-    def _get_param_names(cls) -> list[str]:
-        init = cls.__init__
-        if init is object.__init__:
-            return []
-        names = []
-        for p in inspect.signature(init).parameters.values():
+    def _init_parameters(cls) -> dict[str, inspect.Parameter]:
+        """The constructor's parameters by name (what get_params and the repr read)."""
+        if cls.__init__ is object.__init__:
+            return {}
+        params = {}
+        for p in inspect.signature(cls.__init__).parameters.values():
             if p.name == "self" or p.kind == p.VAR_KEYWORD:
                 continue
             if p.kind == p.VAR_POSITIONAL:  # scikit-learn's rule: parameters are explicit
                 raise RuntimeError(f"{cls.__name__}: estimators must list their parameters "
                                    f"in __init__ explicitly (no *{p.name}).")
-            names.append(p.name)
-        return sorted(names)
+            params[p.name] = p
+        return params
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        return sorted(cls._init_parameters())
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters; with ``deep``, nested estimators' as ``name__key``."""
@@ -97,13 +101,9 @@ Valid parameters are: ['factor', 'shift'].
 
     def __repr__(self) -> str:
         # the parameters that differ from the constructor's defaults, as scikit-learn prints
-        defaults = {name: p.default for name, p in
-                    inspect.signature(type(self).__init__).parameters.items()}
-        changed = []
-        for name, value in self.get_params(deep=False).items():
-            default = defaults.get(name, inspect.Parameter.empty)
-            if not _same(value, default):
-                changed.append(f"{name}={value!r}")
+        defaults = self._init_parameters()
+        changed = [f"{name}={value!r}" for name, value in self.get_params(deep=False).items()
+                   if not _same(value, defaults[name].default)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_tags__(self):
