@@ -231,6 +231,7 @@ def test_integer_labels_are_discrete_float_labels_continuous():
     assert CEBRA(**params).fit(X, np.ones(200), np.arange(200) % 2).label_kind_ == "mixed"
 
 
+@pytest.mark.filterwarnings("ignore:precision='bf16' on 'cpu'")  # emulated on some CPUs
 def test_bf16_precision_fits_and_returns_float32():
     X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
     model = CEBRA("offset10-model", batch_size=32, max_iterations=5, device="cpu",
@@ -238,6 +239,40 @@ def test_bf16_precision_fits_and_returns_float32():
     assert np.isfinite(model.history_["loss"]).all()
     emb = model.transform(X)
     assert emb.dtype == np.float32 and emb.shape == (300, 8)
+
+
+def test_bf16_warns_on_a_cpu_without_bf16_arithmetic(monkeypatch):
+    """Emulated bf16 runs a fit several times slower than fp32: say so, naming the way out;
+    where the hardware has bf16 (or it is unknown), fit stays silent."""
+    import warnings
+
+    from neurolatent.training import precision
+
+    X = np.random.default_rng(0).normal(size=(100, 4)).astype(np.float32)
+    params = dict(batch_size=16, max_iterations=2, device="cpu", random_state=0)
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    with pytest.warns(UserWarning, match=r"precision='bf16' on 'cpu'.*Use precision='32'"):
+        CEBRA(**params, precision="bf16").fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CEBRA(**params, precision="32").fit(X)  # fp32 never warns
+        for answer in (True, None):
+            monkeypatch.setattr(precision, "native_bf16", lambda device, a=answer: a)
+            CEBRA(**params, precision="bf16").fit(X)
+
+
+def test_native_bf16_agrees_with_the_cpu_flags():
+    from pathlib import Path
+
+    from neurolatent.training.precision import native_bf16
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("reads the CPU flags of Linux's /proc/cpuinfo")
+    flags = next(line.split(":", 1)[1].split() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("flags"))
+    assert native_bf16("cpu") == bool({"avx512_bf16", "amx_tile"} & set(flags))
+    assert native_bf16(torch.device("meta")) is None
 
 
 def test_device_argument_accepts_torch_device_and_resolves():

@@ -241,6 +241,7 @@ def test_bf16_training_runs_the_layer_stack_in_bf16(name, tap_gemms, monkeypatch
         assert error < 2.5 * graph_error + 2e-3, (error, graph_error)
 
 
+@pytest.mark.filterwarnings("ignore:precision='bf16' on 'cpu'")  # emulated on some CPUs
 def test_bf16_fit_decodes_as_well_as_fp32():
     """A fixed-seed bf16 fit (offset10-model, continuous labels) decodes the synthetic
     position within noise of the fp32 fit of the same seed."""

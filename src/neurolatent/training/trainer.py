@@ -20,6 +20,7 @@ from neurolatent.objectives.base import Objective
 from neurolatent.recording import Recording
 from neurolatent.training.batch import Batch, split_parts
 from neurolatent.training.optimizer import OPTIMIZERS
+from neurolatent.training.precision import warn_if_bf16_is_emulated
 
 __all__ = ["Trainer", "TrainerConfig", "learning_rate_factor"]
 
@@ -109,6 +110,7 @@ class Trainer:
         self.sampler, self.generator, self.config = sampler, generator, config
         self.sessions = recording if isinstance(recording, list) else [recording]
         self.recording = self.sessions[0]
+        warn_if_bf16_is_emulated(config.precision, self.recording.device)
         lengths = torch.tensor([0] + [r.num_samples for r in self.sessions])
         self.starts = torch.cumsum(lengths, 0).to(self.recording.device)
         params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
