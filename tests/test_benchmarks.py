@@ -120,3 +120,16 @@ def test_an_unmet_bf16_target_states_the_cpus_bf16_features():
     assert "avx512_bf16" in check["bound"] and "260 vs fp32 150 GFLOP/s" in check["bound"]
     assert module["check_targets"]({"time_T10k_bf16": {**row, "ratio": {
         "steps_per_second": 2.6, "peak_rss_mib": None}}}, machine)[0]["bound"] == ""
+
+
+@pytest.mark.slow  # inductor compiles C++ kernels: ~30 s even at these sizes
+def test_compile_step_smoke(tmp_path):
+    main = runpy.run_path(str(ROOT / "benchmarks" / "compile_step.py"), run_name="smoke")["main"]
+    out = tmp_path / "compile_step.json"
+    report = main(["--quick", "--repeats", "1", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    # the script only times the three ways after their losses and gradients agreed
+    assert set(report["ms_per_step"]) == {"ours", "autograd", "compiled"}
+    assert all(v > 0 for v in report["ms_per_step"].values())
+    assert report["first_call_seconds"]["compiled"] > 0
+    assert report["compiled_over_ours"] > 0 and report["ours_over_autograd"] > 0
