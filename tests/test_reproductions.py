@@ -9,6 +9,7 @@ import json
 import runpy
 import shlex
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -84,7 +85,7 @@ def test_ssl_neural_quick(tmp_path):
     # same encoder (same rows, seed and thread count), so the same test accuracy
     # (--myow-params repeats a default, so the encoders are the fixed-split run's; --tag
     # writes the report under its own name)
-    params = '{"learning_rate_schedule": "constant"}'
+    params = '{"learning_rate_schedule": "cosine"}'
     by_trial = _run("ssl_neural_by_trial_same", tmp_path, "--quick", "--by-trial",
                     "--methods", "MYOW", "--jobs", "2", "--myow-params", params,
                     "--tag", "same", script="ssl_neural")
@@ -109,6 +110,19 @@ def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
                                                       "mined_warmup": 50})
     assert (model.output_dimension, model.mined_warmup, model.max_iterations) == (8, 50, 10)
     assert module["make_model"]("MYOW", task, 10, 0).output_dimension == 32
+    # reaching tasks carry the monkey-reach script's recipe; --myow-params goes over it
+    reach = {**task, "myow": module["REACHING_MYOW"], "silence": [0.0]}
+    model = module["make_model"]("MYOW", reach, 10, 0)
+    jitter, dropout = model.augmentations
+    assert (model.model_architecture, model.optimizer, model.output_dimension,
+            model.batch_size, model.shared_augmentation, jitter.k, dropout.p_max) == (
+        "offset1-model-bn-mse", "lars", 128, 256, True, 5, 0.8)
+    model = module["make_model"]("MYOW", reach, 10, 0, {"output_dimension": 16})
+    assert (model.output_dimension, model.optimizer) == (16, "lars")
+    # --first-seed extends an earlier run: --seeds 1 --first-seed 2 fits seed 2 alone
+    extend = SimpleNamespace(first_seed=2, seeds=1)
+    assert (list(module["_seeds"](extend)), module["_seed_text"](extend)) == ([2], "2")
+    assert module["_seed_text"](SimpleNamespace(first_seed=0, seeds=3)) == "0-2"
     # augmentations as a spec list; "zero rate" is the task's own silence per unit
     spec = [["TemporalJitter", {"k": 5}],
             ["RandomizedNeuronDropout", {"p_max": 0.8, "apply_p": 0.9, "silence": "zero rate"}],
@@ -118,6 +132,7 @@ def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
     jitter, dropout, noise = model.augmentations
     assert (jitter.k, dropout.silence, noise.sigma) == (5, [-1.0, -2.0], 0.2)
     for bad in (["--myow-params", "[1]"], ["--myow-params", "{oops"], ["--tag", "a/b"],
+                ["--myow-recipe", "monkey"],
                 ["--myow-params", '{"learning_rte": 0.1}'],
                 ["--myow-params", '{"mined_weight": 2.0}'],
                 ["--myow-params", '{"augmentations": [["Unknown", {}]]}'],
