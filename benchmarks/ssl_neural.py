@@ -73,7 +73,12 @@ REACHING_MYOW = {
 }
 
 
-def _tasks(quick: bool) -> list[dict]:
+def _reaching_recipe(options) -> dict:
+    """MYOW's recipe on reaching before ``--myow-params``: ``--myow-recipe``'s choice."""
+    return {} if options.myow_recipe == "rodent" else REACHING_MYOW
+
+
+def _tasks(quick: bool, reaching_myow: dict) -> list[dict]:
     from neurolatent.datasets import monkey_reaching, sleep_states
 
     tasks = []
@@ -83,7 +88,7 @@ def _tasks(quick: bool) -> list[dict]:
                       "angle": data.angle, "trial": data.trial,
                       "masks": (data.train_mask, data.val_mask, data.test_mask),
                       "balanced": False, "exclude_window": 0, "warmup": 200,
-                      "myow": REACHING_MYOW})
+                      "myow": reaching_myow})
     if not quick:
         data = sleep_states("mouse_ca1")
         tasks.append({"task": "mouse_ca1", "neural": data.neural, "label": data.state,
@@ -355,17 +360,14 @@ def main(argv: list[str] | None = None) -> dict:
         from neurolatent import MYOW
 
         try:  # unknown names and bad values stop here, not in a worker after other fits
-            base = REACHING_MYOW if options.myow_recipe == "task" else {}
-            MYOW(**_recipe({**base, **options.myow_params}, {"silence": 0.0}))._validate_params()
+            recipe = {**_reaching_recipe(options), **options.myow_params}
+            MYOW(**_recipe(recipe, {"silence": 0.0}))._validate_params()
         except (TypeError, ValueError, AttributeError) as error:
             args.error(f"--myow-params: {error}")
     if options.quick:
         options.steps, options.seeds = 200, 1
     _report.setup(options, argv)
-    tasks = _tasks(options.quick)
-    if options.myow_recipe == "rodent":
-        for task in tasks:
-            task["myow"] = {}
+    tasks = _tasks(options.quick, _reaching_recipe(options))
     if options.by_trial:
         return by_trial(options, tasks)
     from neurolatent._parallel import run_calls
