@@ -54,6 +54,8 @@ def test_compare_official_smoke(tmp_path):
             assert row["ratio"][key] > 0
     libraries = [r["library"] for r in report["runs"]]
     assert libraries == ["neurolatent", "official"] * 2  # alternated, per configuration
+    # transform rates are the best of at least three passes and half a second of passes
+    assert all(r["transform_passes"] >= 3 for r in report["runs"])
     assert {c["config"] for c in report["targets"]} >= {"continuous_T10k", "transform_T100k"}
     assert all({"value", "target", "met", "shortfall", "bound"} <= set(c)
                for c in report["targets"])

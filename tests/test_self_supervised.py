@@ -356,6 +356,30 @@ def test_multi_session_fit_and_trial_exclusion():
     assert model.objective_.exclude_trial
 
 
+def test_mined_heads_take_their_own_hidden_width_and_survive_save_load(tmp_path):
+    # the monkey-reach script's second projector/predictor are 64 wide beside a first
+    # projector of 256; by default (None) they keep hidden_dim, as before the parameter
+    X = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    kwargs = dict(max_iterations=3, batch_size=32, device="cpu", random_state=0,
+                  exclude_window=5, projection_dim=8, hidden_dim=24)
+    default = MYOW(**kwargs).fit(X).objective_
+    assert [m[0].out_features for m in (default.mined_projector, default.mined_predictor,
+                                        default.target_mined_projector)] == [24, 24, 24]
+    model = MYOW(**kwargs, mined_hidden_dim=10).fit(X)
+    heads = (model.objective_.mined_projector, model.objective_.mined_predictor,
+             model.objective_.target_mined_projector)
+    assert [(m[0].in_features, m[0].out_features, m[3].out_features) for m in heads] == [
+        (8, 10, 16), (16, 10, 16), (8, 10, 16)]
+    assert model.objective_.projector[0].out_features == 24  # the first head keeps its own
+    model.save(tmp_path / "m.safetensors")
+    loaded = MYOW.load(tmp_path / "m.safetensors")
+    assert loaded.mined_hidden_dim == 10
+    assert np.array_equal(loaded.transform(X), model.transform(X))
+    for bad in (0, 2.5):
+        with pytest.raises((ValueError, TypeError), match="mined_hidden_dim"):
+            MYOW(**{**kwargs, "mined_hidden_dim": bad}).fit(X)
+
+
 def test_contract_and_errors(capsys):
     X = np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32)
     params = BYOL().get_params()

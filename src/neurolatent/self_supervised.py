@@ -58,7 +58,8 @@ def _myow(est: MYOW, encoder: torch.nn.Module, recording: Recording | None,
           generator: torch.Generator) -> MYOWObjective:
     return MYOWObjective(
         encoder, est.output_dimension, est.projection_dim, est.hidden_dim, est.tau_base,
-        generator, mined_dim=est.mined_dim, num_neighbors=est.num_neighbors,
+        generator, mined_dim=est.mined_dim, mined_hidden_dim=est.mined_hidden_dim,
+        num_neighbors=est.num_neighbors,
         exclude_window=est.exclude_window, exclude_trial=getattr(est, "_trials_given", False),
         mined_weight=est.mined_weight, warmup=est.mined_warmup,
         segments=None if recording is None else recording.segment_ids())
@@ -253,6 +254,10 @@ class MYOW(BYOL):
     (BYOL's parameters), plus
     mined_dim : int
         Output of the mined-view projector/predictor.
+    mined_hidden_dim : int or None
+        Their hidden width; ``None`` (default) takes ``hidden_dim``, the default of
+        ``nerdslab/myow``'s MYOW trainer. Its monkey-reach script sets 64 (its
+        ``projection_hidden_size_2``).
     num_neighbors : int
         k of the k-nearest candidates.
     num_candidates : int or None
@@ -280,6 +285,7 @@ class MYOW(BYOL):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **BYOL._parameter_constraints,
         "mined_dim": [Interval(int, 1)],
+        "mined_hidden_dim": [Interval(int, 1), None],
         "num_neighbors": [Interval(int, 1)],
         "num_candidates": [Interval(int, 1), None],
         "exclude_window": [Interval(int, 0)],
@@ -313,6 +319,7 @@ class MYOW(BYOL):
         learning_rate_schedule: str = "constant",
         warmup_iterations: int = 0,
         mined_dim: int = 16,
+        mined_hidden_dim: int | None = None,
         num_neighbors: int = 5,
         num_candidates: int | None = None,
         exclude_window: int = 150,
@@ -331,6 +338,7 @@ class MYOW(BYOL):
             hidden_dim=hidden_dim, tau_base=tau_base,
             learning_rate_schedule=learning_rate_schedule, warmup_iterations=warmup_iterations)
         self.mined_dim = mined_dim
+        self.mined_hidden_dim = mined_hidden_dim
         self.num_neighbors = num_neighbors
         self.num_candidates = num_candidates
         self.exclude_window = exclude_window

@@ -209,6 +209,8 @@ class MYOWObjective(BYOLObjective):
         As :class:`BYOLObjective`.
     mined_dim : int
         Output of the second (mined-view) projector and predictor.
+    mined_hidden_dim : int or None
+        Their hidden width (``None``: ``hidden_dim``).
     num_neighbors : int
         k of the k-nearest candidates a mined view is drawn from.
     exclude_window : int
@@ -227,9 +229,11 @@ class MYOWObjective(BYOLObjective):
     >>> from neurolatent.models import make_encoder
     >>> g = torch.Generator().manual_seed(0)
     >>> enc = make_encoder("offset1-model", 5, 16, 4, g)
-    >>> obj = MYOWObjective(enc, 4, None, 32, 0.99, g, mined_dim=8)
+    >>> obj = MYOWObjective(enc, 4, None, 32, 0.99, g, mined_dim=8, mined_hidden_dim=12)
     >>> obj.metrics
     ('loss', 'augmented', 'mined', 'mined_weight', 'tau')
+    >>> obj.mined_projector[0].out_features, obj.predictor[0].out_features
+    (12, 32)
     """
 
     metrics = ("loss", "augmented", "mined", "mined_weight", "tau")
@@ -238,13 +242,14 @@ class MYOWObjective(BYOLObjective):
                  hidden_dim: int, tau_base: float, generator: torch.Generator,
                  mined_dim: int = 16, num_neighbors: int = 5, exclude_window: int = 10,
                  exclude_trial: bool = False, mined_weight: float = 0.5, warmup: int = 100,
-                 segments: torch.Tensor | None = None):
+                 segments: torch.Tensor | None = None, mined_hidden_dim: int | None = None):
         super().__init__(encoder, output_dimension, projection_dim, hidden_dim, tau_base,
                          generator)
         dim = output_dimension if projection_dim is None else projection_dim
         # cascaded: the mined-view head sits on top of the first projector
-        self.mined_projector = _head(dim, hidden_dim, mined_dim)
-        self.mined_predictor = _head(mined_dim, hidden_dim, mined_dim)
+        hidden = hidden_dim if mined_hidden_dim is None else mined_hidden_dim
+        self.mined_projector = _head(dim, hidden, mined_dim)
+        self.mined_predictor = _head(mined_dim, hidden, mined_dim)
         init_parameters(self.mined_projector, generator)
         init_parameters(self.mined_predictor, generator)
         self.target_mined_projector = copy.deepcopy(self.mined_projector)
