@@ -15,7 +15,7 @@ MYOW's recipe is the one of ``nerdslab/myow``'s script for each kind of data: fo
 its rodent script (the estimator's defaults: a 32-D GELU MLP, Adam), for reaching its
 monkey-reach script (:data:`REACHING_MYOW`: a 128-D BatchNorm MLP, LARS with a cosine
 schedule, views within +-5 bins of the trial, one dropout mask for both views), which raised
-MYOW by 0.03-0.04 on the Chewie days with every trial tested (median of 3 seeds)
+MYOW by 0.03-0.04 on the Chewie days with every trial tested (median of 5 seeds)
 (``docs/ssl_neural_myow_variants.md``). ``--myow-recipe rodent`` uses the rodent script's
 everywhere, the recipe the variants page changes. The other encoders are the 32-D
 offset1-model.
@@ -59,9 +59,9 @@ METHODS = ("MYOW", "BYOL", "CEBRA-Time", "CEBRA-Time + dropout")
 FOLDS = 10  # trial blocks of --by-trial: the last is the fixed 80 / 10 / 10 split
 # MYOW on reaching: nerdslab/myow's monkey-reach script (its encoder, optimiser, sizes, loss
 # weights and views; its silent dropped units and Gaussian noise left out, both measured
-# worse or no better here). Every trial tested, seeds 0-2: 0.693 / 0.674, 0.660 / 0.657
-# and 0.678 / 0.665 (median 0.678 / 0.665), against the rodent defaults' 0.639 / 0.634
-# (seed 0) and the raw rates' 0.669 / 0.689.
+# worse or no better here). Every trial tested, seeds 0-4: 0.693 / 0.674, 0.660 / 0.657,
+# 0.678 / 0.665, 0.661 / 0.651 and 0.675 / 0.675 (median 0.675 / 0.665), against the rodent
+# defaults' 0.639 / 0.634 (seed 0) and the raw rates' 0.669 / 0.689.
 REACHING_MYOW = {
     "model_architecture": "offset1-model-bn-mse", "num_hidden_units": 128,
     "output_dimension": 128, "projection_dim": 32, "hidden_dim": 256, "batch_size": 256,
