@@ -240,9 +240,10 @@ class MYOWObjective(BYOLObjective):
 
     def __init__(self, encoder: nn.Module, output_dimension: int, projection_dim: int | None,
                  hidden_dim: int, tau_base: float, generator: torch.Generator,
-                 mined_dim: int = 16, num_neighbors: int = 5, exclude_window: int = 10,
-                 exclude_trial: bool = False, mined_weight: float = 0.5, warmup: int = 100,
-                 segments: torch.Tensor | None = None, mined_hidden_dim: int | None = None):
+                 mined_dim: int = 16, mined_hidden_dim: int | None = None,
+                 num_neighbors: int = 5, exclude_window: int = 10, exclude_trial: bool = False,
+                 mined_weight: float = 0.5, warmup: int = 100,
+                 segments: torch.Tensor | None = None):
         super().__init__(encoder, output_dimension, projection_dim, hidden_dim, tau_base,
                          generator)
         dim = output_dimension if projection_dim is None else projection_dim
