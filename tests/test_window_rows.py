@@ -105,6 +105,35 @@ def test_batch_deduplicates_only_windows_that_share_enough_samples():
     assert first.rows.data_ptr() == again.rows.data_ptr()
 
 
+@pytest.mark.parametrize("deduplicated", [True, False])
+def test_bf16_training_batches_cast_into_a_reused_buffer(deduplicated):
+    """bf16 training gathers cast their rows to bf16 into a buffer kept between steps, with
+    the values the layer stack's own cast gives; evaluation batches stay float32."""
+    g = torch.Generator().manual_seed(0)
+    rf = ReceptiveField(5, 5)
+    recording = Recording.from_arrays(torch.randn(2000, 4, generator=g))
+    index = (torch.randint(5, 200, (100,), generator=g) if deduplicated
+             else torch.arange(5, 1990, 20))
+    buffers: dict = {}
+    kinds, pointers = set(), set()
+    for size in (100, 90):
+        (_, _, got), = _batch(index[:size], recording, rf, buffers=buffers,
+                              precision="bf16")._windows(("reference",))
+        (_, _, plain), = _batch(index[:size], recording, rf)._windows(("reference",))
+        kinds.add(type(got))
+        got, plain = (got.rows, plain.rows) if deduplicated else (got, plain)
+        assert got.dtype == torch.bfloat16 and plain.dtype == torch.float32
+        assert torch.equal(got, plain.to(torch.bfloat16))
+        pointers.add(got.data_ptr())
+    assert kinds == {WindowRows if deduplicated else torch.Tensor}
+    assert len(pointers) == 1  # the second step reused the first one's buffer
+    if not deduplicated:  # windows keep their view of time-major memory
+        assert got.permute(2, 0, 1).is_contiguous()
+    # evaluation batches (no buffers) leave the cast to the encoder
+    (_, _, evaluated), = _batch(index, recording, rf, precision="bf16")._windows(("reference",))
+    assert (evaluated.rows if deduplicated else evaluated).dtype == torch.float32
+
+
 @pytest.mark.parametrize("labels", ["none", "continuous"])
 def test_fit_with_deduplicated_windows_equals_the_window_fit(monkeypatch, labels):
     # only the float summation order of the first layer's weight gradient differs
