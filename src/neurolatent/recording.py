@@ -392,8 +392,8 @@ class Recording:
         return torch.index_select(self.neural, 0, times, out=out)
 
 
-def window_rows(index: torch.Tensor, rf: ReceptiveField,
-                multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def window_rows(index: torch.Tensor, rf: ReceptiveField, multiple: int = 1,
+                max_rows: int | None = None) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The windows centred on ``index`` as one time-ordered run of distinct samples.
 
     Returns ``times`` (u,) and ``first`` (len(index),): window ``b`` is the samples
@@ -401,7 +401,9 @@ def window_rows(index: torch.Tensor, rf: ReceptiveField,
     overlap share their common samples, so a batch of 1,536 windows of 10 samples drawn
     from 10,000 needs ~7,800 rows instead of 15,360. ``times`` is padded to a multiple of
     ``multiple`` by repeating its last sample (so sizes repeat from step to step); padded
-    rows belong to no window.
+    rows belong to no window. With ``max_rows``, returns None instead when the padded run
+    would be longer: the count is known before the run is built, which is most of the
+    work (at T = 1M, where windows rarely share samples, 0.1 of 0.5 ms per gather).
 
     Sorting the window starts is all it takes: equal-length windows, taken in order of
     their start, each add the samples past the previous one's end (at most ``rf.size``).
@@ -414,6 +416,8 @@ def window_rows(index: torch.Tensor, rf: ReceptiveField,
     [1, 2, 3, 4, 5, 6, 7, 19, 20, 21]
     >>> first.tolist()  # index 5 -> times[3:6] = [4, 5, 6]
     [3, 0, 4, 7]
+    >>> window_rows(torch.tensor([5, 2, 6, 20]), rf, max_rows=9) is None  # 10 rows needed
+    True
     """
     size = rf.size
     if index.numel() == 0:
@@ -424,12 +428,14 @@ def window_rows(index: torch.Tensor, rf: ReceptiveField,
     new = torch.diff(start, prepend=start[:1] - size).clamp_(max=size)
     end = torch.cumsum(new, 0)
     count = int(end[-1])  # the one host read; this path is for CPU batches
+    pad = -count % multiple
+    if max_rows is not None and count + pad > max_rows:
+        return None
     first = torch.empty_like(start)
     first[order] = end - size
     # unique row r of window i (its last new[i] rows) is the time start[i] + size - end[i] + r
     times = torch.repeat_interleave(start + size - end, new, output_size=count)
     times += torch.arange(count, device=index.device)
-    pad = -count % multiple
     if pad:
         times = torch.cat([times, times[-1:].expand(pad)])
     return times, first

@@ -132,10 +132,12 @@ class Batch:
     def _deduplicated(self, names: tuple[str, ...], index: torch.Tensor) -> list[tuple] | None:
         """The windows as :class:`WindowRows` if they share enough samples, else None."""
         rf, session = self.receptive_fields[0], self.sessions[0]
-        times, first = window_rows(index, rf, multiple=_ROW_QUANTUM)
-        if (session.num_neurons < _ROWS_ALWAYS_NEURONS
-                and times.shape[0] > _ROWS_MAX_SHARE * index.shape[0] * rf.size):
+        limit = (None if session.num_neurons >= _ROWS_ALWAYS_NEURONS
+                 else int(_ROWS_MAX_SHARE * index.shape[0] * rf.size))
+        run = window_rows(index, rf, multiple=_ROW_QUANTUM, max_rows=limit)
+        if run is None:
             return None
+        times, first = run
         rows = session.rows(times, out=self._buffer((names, "rows"), 0, times.shape[0]))
         rows = self._cast(rows, (names, "rows"))
         return [(0, torch.arange(index.shape[0], device=index.device), WindowRows(rows, first))]
