@@ -36,6 +36,11 @@ def test_window_rows_hold_every_window_once_per_sample(rf, multiple):
         assert torch.equal(times[:count], distinct)  # sorted, each sample once
         assert times.shape[0] == -(-count // multiple) * multiple
         assert bool((times[count:] == times[count - 1]).all())  # padding repeats the last
+        # max_rows: the same run up to its padded length, None past it
+        padded = times.shape[0]
+        kept = window_rows(index, rf, multiple=multiple, max_rows=padded)
+        assert torch.equal(kept[0], times) and torch.equal(kept[1], first)
+        assert window_rows(index, rf, multiple=multiple, max_rows=padded - 1) is None
     empty = window_rows(torch.zeros(0, dtype=torch.long), rf)
     assert [e.shape[0] for e in empty] == [0, 0]
 
