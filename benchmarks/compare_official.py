@@ -393,6 +393,7 @@ def summarise(name: str, spec: dict, runs: list[dict]) -> dict:
         part["phase_ms"] = ({p: statistics.median(r["phase_ms"][p] for r in profiled)
                              for p in PHASES} if profiled else None)
         part["runs"] = len(mine)
+        part["runs_steps_per_second"] = _per_round(runs, library, "steps_per_second")
         if errors:
             part["errors"] = errors
         row[library] = part
@@ -400,19 +401,36 @@ def summarise(name: str, spec: dict, runs: list[dict]) -> dict:
     row["ratio"] = {
         key: (ours[key] / official[key] if ours[key] and official[key] else None)
         for key in ("steps_per_second", "transform_samples_per_second", "peak_rss_mib")}
+    # one ratio per alternating round, whose two runs were adjacent in time: on a machine
+    # whose speed drifts (our rate for one configuration moved by up to 45 % between two
+    # rounds), their spread says how much of a verdict near its threshold is that drift
+    row["round_ratios"] = {
+        key: [a / b if a and b else None
+              for a, b in zip(_per_round(runs, "neurolatent", key),
+                              _per_round(runs, "official", key), strict=True)]
+        for key in ("steps_per_second", "transform_samples_per_second")}
     return row
+
+
+def _per_round(runs: list[dict], library: str, key: str) -> list:
+    """``key`` of ``library``'s runs in round order (None where a run failed)."""
+    return [r.get(key) for r in runs if r["library"] == library]
 
 
 def check_targets(rows: dict, machine: dict | None = None) -> list[dict]:
     checks = []
 
-    def add(name, what, value, target, bound=""):
+    def add(name, what, value, target, bound="", rounds=None):
         met = value is not None and value >= target if what != "peak_rss_mib" else (
             value is not None and value <= target)
-        checks.append({"config": name, "metric": what, "value": value, "target": target,
-                       "met": bool(met), "shortfall": None if met or value is None else (
-                           target / value if what != "peak_rss_mib" else value / target),
-                       "bound": "" if met else bound})
+        check = {"config": name, "metric": what, "value": value, "target": target,
+                 "met": bool(met), "shortfall": None if met or value is None else (
+                     target / value if what != "peak_rss_mib" else value / target),
+                 "bound": "" if met else bound}
+        if rounds is not None:  # reports before per-round ratios have none
+            check["rounds"] = rounds
+            check["rounds_met"] = sum(v is not None and v >= target for v in rounds)
+        checks.append(check)
 
     for name, (what, target) in TARGETS.items():
         if name in rows:
@@ -425,7 +443,8 @@ def check_targets(rows: dict, machine: dict | None = None) -> list[dict]:
                           f"assumes AMX or a GPU), large bf16 matmul "
                           f"{machine['matmul_bf16_gflops']:.0f} vs fp32 "
                           f"{machine['matmul_gflops']:.0f} GFLOP/s")
-            add(name, f"{what} ratio", rows[name]["ratio"][what], target, bound)
+            add(name, f"{what} ratio", rows[name]["ratio"][what], target, bound,
+                rows[name].get("round_ratios", {}).get(what))
     if "continuous_T1M" in rows and "continuous_T10k" in rows:
         ours_1m = rows["continuous_T1M"]["neurolatent"]["steps_per_second"]
         ours_10k = rows["continuous_T10k"]["neurolatent"]["steps_per_second"]
@@ -439,7 +458,14 @@ def check_targets(rows: dict, machine: dict | None = None) -> list[dict]:
             bound += (f"; our T=10k step does {100 * (1 - flops_10k / flops_1m):.0f} % fewer "
                       "FLOPs (its overlapping windows' shared samples are convolved once), "
                       f"per FLOP T=1M runs at {value * flops_1m / flops_10k:.2f}x T=10k's rate")
-        add("continuous_T1M", "our T=1M / T=10k steps/s", value, 0.8, bound)
+        rounds = None
+        if "runs_steps_per_second" in rows["continuous_T1M"]["neurolatent"]:
+            # round i of each configuration; the two were not adjacent in time, and after a
+            # --merge they may even come from runs with different numbers of rounds
+            rounds = [a / b if a and b else None for a, b in zip(
+                rows["continuous_T1M"]["neurolatent"]["runs_steps_per_second"],
+                rows["continuous_T10k"]["neurolatent"]["runs_steps_per_second"], strict=False)]
+        add("continuous_T1M", "our T=1M / T=10k steps/s", value, 0.8, bound, rounds)
     for name, row in rows.items():
         if row["ratio"]["peak_rss_mib"] is not None:
             checks.append(_rss_check(name, row))
@@ -564,6 +590,12 @@ def main(argv: list[str] | None = None) -> dict:
         if not out.is_file():
             parser.error(f"--rewrite: no stored results at {out}")
         report = json.loads(out.read_text())
+        table = QUICK if args.quick else CONFIGS
+        # rows re-summarised from the stored runs, so that a summary added later (the
+        # per-round ratios) covers earlier measurements too
+        report["configs"] = {name: summarise(name, table[name],
+                                             [r for r in report["runs"] if r["config"] == name])
+                             for name in report["configs"]}
         report["targets"] = check_targets(report["configs"], report["machine"])
         # stored since the header existed; rebuilt for earlier reports
         report.setdefault("header", _header(report["settings"]["threads"],
@@ -631,6 +663,10 @@ def _header(threads: int, repeats: int, peaks: dict, merged: list | None = None)
             + "); ratios are ours / official.")
 
 
+def _round_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def write_reports(report: dict, out: Path, args) -> dict:
     """The JSON, and unless ``--quick`` the docs page and the README table, from a report."""
     rows, checks = report["configs"], report["targets"]
@@ -648,6 +684,9 @@ def write_reports(report: dict, out: Path, args) -> dict:
             + "\n".join(f"- {c['config']}: {c['metric']} = "
                         + ("-" if c["value"] is None else f"{c['value']:.2f}")
                         + f" (target {c['target']}): {'met' if c['met'] else 'NOT met'}"
+                        + (f" (per round: {', '.join(_round_text(v) for v in c['rounds'])}; "
+                           f"met in {c['rounds_met']} of {len(c['rounds'])})"
+                           if c.get("rounds") else "")
                         + (f" — {c['bound']}" if c["bound"] else "") for c in checks) + "\n")
         update_readme(args.readme, text, note)
     print(text)

@@ -52,6 +52,9 @@ def test_compare_official_smoke(tmp_path):
         assert ours < 0.75 * official, (ours, official)
         for key in ("steps_per_second", "transform_samples_per_second", "peak_rss_mib"):
             assert row["ratio"][key] > 0
+        # one ratio per alternating round (one round here: the ratio itself)
+        for key in ("steps_per_second", "transform_samples_per_second"):
+            assert row["round_ratios"][key] == [pytest.approx(row["ratio"][key])]
     libraries = [r["library"] for r in report["runs"]]
     assert libraries == ["neurolatent", "official"] * 2  # alternated, per configuration
     # transform rates are the best of at least three passes and half a second of passes
@@ -59,6 +62,10 @@ def test_compare_official_smoke(tmp_path):
     assert {c["config"] for c in report["targets"]} >= {"continuous_T10k", "transform_T100k"}
     assert all({"value", "target", "met", "shortfall", "bound"} <= set(c)
                for c in report["targets"])
+    # speed verdicts say in how many rounds they held
+    speed = [c for c in report["targets"] if "rss" not in c["metric"]]
+    assert speed and all(len(c["rounds"]) == 1 and c["rounds_met"] == int(c["met"])
+                         for c in speed)
     # --rewrite re-derives targets and tables from the stored JSON without running anything
     stored = json.loads((tmp_path / "compare_official_quick.json").read_text())
     rewritten = main(["--quick", "--rewrite", "--out-dir", str(tmp_path)])
@@ -122,6 +129,10 @@ def test_an_unmet_bf16_target_states_the_cpus_bf16_features():
     assert "avx512_bf16" in check["bound"] and "260 vs fp32 150 GFLOP/s" in check["bound"]
     assert module["check_targets"]({"time_T10k_bf16": {**row, "ratio": {
         "steps_per_second": 2.6, "peak_rss_mib": None}}}, machine)[0]["bound"] == ""
+    # with per-round ratios, the verdict counts the rounds in which it held
+    (check,) = module["check_targets"]({"time_T10k_bf16": {
+        **row, "round_ratios": {"steps_per_second": [2.7, 1.3, None]}}}, machine)
+    assert check["rounds"] == [2.7, 1.3, None] and check["rounds_met"] == 1
 
 
 @pytest.mark.slow  # inductor compiles C++ kernels: ~30 s even at these sizes
