@@ -140,7 +140,7 @@ class Batch:
             return None
         times, first = run
         rows = session.rows(times, out=self._buffer((names, "rows"), 0, times.shape[0]))
-        rows = self._cast(rows, (names, "rows"))
+        rows = self._cast(rows, (names, "rows"), 0)
         return [(0, torch.arange(index.shape[0], device=index.device), WindowRows(rows, first))]
 
     def _gathered(self, names: tuple[str, ...], index: torch.Tensor) -> list[tuple]:
@@ -169,25 +169,20 @@ class Batch:
                     windows = augmented
                 else:
                     windows[:n] = augmented
-            out.append((s, where, self._cast(windows, (names, s))))
+            out.append((s, where, self._cast(windows, (names, s), s)))
         return out
 
-    def _cast(self, gathered: torch.Tensor, key: tuple) -> torch.Tensor:
-        """``gathered`` in the compute dtype (:attr:`cast_to`), in a reused buffer; as it
-        is without a cast. Windows keep their (batch, neurons, window) view of time-major
-        memory."""
+    def _cast(self, gathered: torch.Tensor, key: tuple, s: int) -> torch.Tensor:
+        """``gathered`` (session ``s``'s rows, or windows viewing time-major rows) in the
+        compute dtype (:attr:`cast_to`), in a reused gather buffer; as it is without a cast.
+        Windows keep their (batch, neurons, window) view of time-major memory."""
         if self.cast_to is None or gathered.dtype == self.cast_to:
             return gathered
-        key = (*key, self.cast_to)
-        buffer = self.buffers.get(key)
-        if buffer is None or buffer.numel() < gathered.numel():
-            buffer = self.buffers[key] = gathered.new_empty(gathered.numel(),
-                                                            dtype=self.cast_to)
-        if gathered.dim() == 3:  # (batch, neurons, window) viewing (window, batch, neurons)
-            time_major = gathered.permute(2, 0, 1)
-            out = buffer[: gathered.numel()].view(time_major.shape)
-            return out.copy_(time_major).permute(1, 2, 0)
-        return buffer[: gathered.numel()].view(gathered.shape).copy_(gathered)
+        # (batch, neurons, window) windows are (window, batch, neurons) rows underneath
+        rows = gathered.permute(2, 0, 1) if gathered.dim() == 3 else gathered
+        out = self._buffer((*key, self.cast_to), s, gathered.numel() // gathered.shape[1],
+                           self.cast_to).view(rows.shape).copy_(rows)
+        return out.permute(1, 2, 0) if gathered.dim() == 3 else out
 
     def _augmented(self, windows: torch.Tensor, where: torch.Tensor,
                    names: tuple[str, ...]) -> torch.Tensor:
@@ -210,9 +205,10 @@ class Batch:
         return torch.cat([*views, self.augment(rest, self.generator)] if rest.shape[0]
                          else views)
 
-    def _buffer(self, key: tuple, s: int, rows: int) -> torch.Tensor | None:
-        # one destination per (parts, session or form): two gathers of the same step never
-        # share one
+    def _buffer(self, key: tuple, s: int, rows: int,
+                dtype: torch.dtype | None = None) -> torch.Tensor | None:
+        # one destination per (parts, session or form, dtype): two gathers of the same step
+        # never share one
         if self.buffers is None:
             return None
         session = self.sessions[s]
@@ -220,7 +216,8 @@ class Batch:
         if buffer is None or buffer.shape[0] < rows:
             # grown only, never shrunk: a multi-session step's padded window count takes a
             # few values (_pad_to_quantum), and each step uses a prefix of the largest yet
-            buffer = self.buffers[key] = session.neural.new_empty((rows, session.num_neurons))
+            buffer = self.buffers[key] = session.neural.new_empty(
+                (rows, session.num_neurons), dtype=dtype)
         return buffer[:rows]
 
     def embed(self, encoder: nn.Module,
