@@ -326,13 +326,30 @@ def test_batchnorm_mlp_trains_on_batch_statistics_and_evaluates_on_running_ones(
         torch.testing.assert_close(enc.trunk[0](first), expected)
 
 
-def test_batchnorm_variant_needs_one_sample_receptive_field():
+def test_variants_reject_unsupported_shapes():
     from neurolatent.models.encoders import ConvEncoder
 
-    with pytest.raises(ValueError, match="variant"):
-        ConvEncoder(6, 16, 4, receptive_field=10, variant="bn")
+    with pytest.raises(ValueError, match=r"variant.*'v2'.*receptive field 10"):
+        ConvEncoder(6, 16, 4, receptive_field=10, variant="v2")
+    with pytest.raises(ValueError, match=r"variant.*subsample 4"):
+        ConvEncoder(6, 16, 4, receptive_field=40, subsample=4, variant="bn")
     with pytest.raises(ValueError, match="variant"):
         ConvEncoder(6, 16, 4, receptive_field=1, variant="batchnorm")
+
+
+def test_batchnorm_mlp_over_several_bins_reads_the_window_in_its_input_layer():
+    g = torch.Generator().manual_seed(3)
+    enc = make_encoder("offset3-model-bn-mse", 6, 16, 4, g).eval()
+    assert enc.receptive_field.size == 3 and not enc.takes_rows  # BatchNorm: no row path
+    x = torch.randn(5, 6, 3, generator=g)
+    with torch.no_grad():
+        # the first layer is one linear map of the 3 bins, i.e. of the flattened window
+        flat = x.reshape(5, 18) @ enc.input_layer.weight.reshape(16, 18).t()
+        torch.testing.assert_close(enc.input_layer(x)[..., 0], flat + enc.input_layer.bias)
+        # a sequence embeds each position as its own window
+        seq = torch.randn(1, 6, 9, generator=g)
+        per_window = torch.stack([enc.embed_windows(seq[..., t:t + 3])[0] for t in range(7)])
+        torch.testing.assert_close(enc(seq)[0].t(), per_window)
 
 
 def test_batchnorm_running_statistics_survive_save_and_load(tmp_path):

@@ -20,6 +20,7 @@ MODELS: dict[str, dict] = {
     # MYOW's BatchNorm MLP; "-mse" unnormalised, as MYOW's own representation
     "offset1-model-bn": {"receptive_field": 1, "variant": "bn"},
     "offset1-model-bn-mse": {"receptive_field": 1, "variant": "bn", "normalize": False},
+    "offset3-model-bn-mse": {"receptive_field": 3, "variant": "bn", "normalize": False},
     "offset5-model": {"receptive_field": 5},
     "offset10-model": {"receptive_field": 10},
     "offset10-model-mse": {"receptive_field": 10, "normalize": False},

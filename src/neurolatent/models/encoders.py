@@ -260,11 +260,13 @@ class ConvEncoder(nn.Module):
     subsample : {1, 4}
         4 builds the paper's 40-sample, 4x-subsampling model.
     variant : str
-        For ``receptive_field=1``: ``"v2"`` selects the wider MLP without bottleneck;
+        ``"v2"`` (``receptive_field=1`` only) selects the wider MLP without bottleneck;
         ``"bn"`` MYOW's encoder (Azabou et al. 2021, ``nerdslab/myow``): three hidden layers
         of ``num_units``, each Linear -> BatchNorm -> ReLU, then a linear output. Its
         BatchNorm layers use the batch's statistics in training and their running averages
         in evaluation (``transform``), so it needs at least 2 samples per training batch.
+        With ``receptive_field > 1`` its first layer reads the whole window (one linear map
+        of the window's bins side by side); the rest is unchanged.
 
     Examples
     --------
@@ -291,13 +293,17 @@ class ConvEncoder(nn.Module):
         self.stride = subsample
         self.receptive_field = ReceptiveField.centred(receptive_field)
         H = num_units
-        if variant not in _VARIANTS or (variant and receptive_field != 1):
-            raise ValueError(f"variant must be one of {sorted(_VARIANTS)} (a non-empty one only "
-                             f"with receptive_field=1); got {variant!r} with receptive field "
-                             f"{receptive_field}.")
+        if variant not in _VARIANTS or (variant == "v2" and receptive_field != 1) or (
+                variant == "bn" and (receptive_field < 1 or subsample != 1)):
+            raise ValueError(f"variant must be one of {sorted(_VARIANTS)} (\"v2\" only with "
+                             "receptive_field=1, \"bn\" without subsampling); got "
+                             f"{variant!r} with receptive field {receptive_field} and "
+                             f"subsample {subsample}.")
         batchnorm = variant == "bn"
         if batchnorm:
-            self.input_layer = nn.Conv1d(num_neurons, H, 1)
+            # the input layer spans the receptive field: the MLP reads the window's bins
+            # together (a 3-bin window of 100 ms reaching bins: ``offset3-model-bn-mse``)
+            self.input_layer = nn.Conv1d(num_neurons, H, receptive_field)
             layers = [nn.BatchNorm1d(H), nn.ReLU()]
             for _ in range(2):
                 layers += [nn.Conv1d(H, H, 1), nn.BatchNorm1d(H), nn.ReLU()]
@@ -364,7 +370,8 @@ class ConvEncoder(nn.Module):
     @property
     def takes_rows(self) -> bool:
         """Whether :meth:`embed_rows` applies (stride 1, receptive field > 1)."""
-        return self.stride == 1 and self.receptive_field.size > 1
+        # BatchNorm stacks run as PyTorch modules (their running statistics), not as rows
+        return self.stride == 1 and self.receptive_field.size > 1 and self._kinds is not None
 
     def embed_rows(self, rows: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
         """Embed windows given as one run of time-ordered samples -> (batch, num_output).
