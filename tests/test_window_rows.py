@@ -72,7 +72,7 @@ def test_embed_rows_equals_embed_windows_values_and_gradients(name, training, ov
 
 
 def test_embed_rows_refuses_encoders_without_a_sequence_form():
-    for name in ("offset1-model", "offset40-model-4x-subsample"):
+    for name in ("offset1-model", "offset40-model-4x-subsample", "offset3-model-bn-mse"):
         encoder = make_encoder(name, 6, 8, 3)
         assert not encoder.takes_rows
         with pytest.raises(ValueError, match="embed_rows needs a stride-1 convolutional"):

@@ -369,7 +369,7 @@ class ConvEncoder(nn.Module):
 
     @property
     def takes_rows(self) -> bool:
-        """Whether :meth:`embed_rows` applies (stride 1, receptive field > 1)."""
+        """Whether :meth:`embed_rows` applies (stride 1, receptive field > 1, no BatchNorm)."""
         # BatchNorm stacks run as PyTorch modules (their running statistics), not as rows
         return self.stride == 1 and self.receptive_field.size > 1 and self._kinds is not None
 
@@ -397,9 +397,10 @@ class ConvEncoder(nn.Module):
         True
         """
         if not self.takes_rows:
-            raise ValueError("embed_rows needs a stride-1 convolutional encoder (receptive "
-                             f"field > 1); this one has stride {self.stride} and receptive "
-                             f"field {self.receptive_field.size}.")
+            raise ValueError("embed_rows needs a stride-1 convolutional encoder without "
+                             "BatchNorm (receptive field > 1); this one has stride "
+                             f"{self.stride}, receptive field {self.receptive_field.size}"
+                             f"{' and BatchNorm' if self._kinds is None else ''}.")
         layers = self._convolutions()
         # layers[:split] run along the run: the first always, a later one while the run's
         # positions are fewer than the windows' (each window shrinks by k - 1 per layer,
