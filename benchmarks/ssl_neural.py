@@ -78,6 +78,11 @@ def _reaching_recipe(options) -> dict:
     return {} if options.myow_recipe == "rodent" else REACHING_MYOW
 
 
+def _reaching_settings(options) -> dict:
+    """MYOW's settings on reaching in this run: the recipe, then ``--myow-params``."""
+    return {**_reaching_recipe(options), **(options.myow_params or {})}
+
+
 def _tasks(quick: bool, reaching_myow: dict) -> list[dict]:
     from neurolatent.datasets import monkey_reaching, sleep_states
 
@@ -167,8 +172,7 @@ def _myow_window(options) -> int:
     from neurolatent import MYOW
     from neurolatent.models import MODELS
 
-    name = {**_reaching_recipe(options), **(options.myow_params or {})}.get(
-        "model_architecture", MYOW().model_architecture)
+    name = _reaching_settings(options).get("model_architecture", MYOW().model_architecture)
     return MODELS[name]["receptive_field"]
 
 
@@ -418,8 +422,7 @@ def main(argv: list[str] | None = None) -> dict:
         from neurolatent import MYOW
 
         try:  # unknown names and bad values stop here, not in a worker after other fits
-            recipe = {**_reaching_recipe(options), **options.myow_params}
-            MYOW(**_recipe(recipe, {"silence": 0.0}))._validate_params()
+            MYOW(**_recipe(_reaching_settings(options), {"silence": 0.0}))._validate_params()
         except (TypeError, ValueError, AttributeError) as error:
             args.error(f"--myow-params: {error}")
     if options.quick:
