@@ -34,7 +34,7 @@ instead of replacing the default one.
 
     python benchmarks/ssl_neural.py [--quick] [--steps 3000] [--seeds 3] [--methods MYOW ...]
                                     [--by-trial] [--jobs 2] [--myow-params JSON] [--tag NAME]
-                                    [--myow-recipe {task,rodent}]
+                                    [--myow-recipe {task,rodent}] [--tasks TASK ...]
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ def _tasks(quick: bool, reaching_myow: dict) -> list[dict]:
 def standardise(task: dict) -> np.ndarray:
     """z-score with training statistics; units silent in training are dropped (MYOW).
 
-    Also stores the z-score of zero activity per kept unit as ``task["silence"]``: what a
-    dropout augmentation writes for a silent neuron in ``"silence": "zero rate"`` recipes."""
+    Also stores, per kept unit, the z-score of zero activity as ``task["silence"]`` (what a
+    dropout augmentation writes for a silent neuron in ``"silence": "zero rate"`` recipes)
+    and the training standard deviation as ``task["std"]`` (``"1.5 Hz"`` recipes)."""
     from neurolatent.augment import silence_of
 
     train = task["masks"][0]
@@ -116,19 +117,35 @@ def standardise(task: dict) -> np.ndarray:
     keep = std > 0
     mean = X[train][:, keep].mean(0)
     task["silence"] = silence_of(mean, std[keep])
+    task["std"] = std[keep].astype(float).tolist()
     return ((X[:, keep] - mean) / std[keep]).astype(np.float32)
+
+
+def _in_task_units(name: str, value, task: dict):
+    """A spec field of the recording's units on the z-scored rates: ``"zero rate"`` (a
+    dropout's ``silence``) is the z-score of silence per unit, ``"<x> Hz"`` (noise ``sigma``,
+    pepper ``c``) is x / std per unit; anything else is left as it is."""
+    if not isinstance(value, str):
+        return value
+    if name == "silence" and value == "zero rate":
+        return task["silence"]
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*Hz\s*", value)
+    if name in ("sigma", "c") and match:
+        return [float(match[1]) / std for std in task["std"]]
+    raise ValueError(f"augmentations: {name}={value!r}; only a dropout's silence may be "
+                     "'zero rate' and only noise sigma or pepper c may be '<number> Hz'.")
 
 
 def _recipe(params: dict | None, task: dict) -> dict:
     """MYOW settings from ``--myow-params``: an ``augmentations`` entry is a spec list
-    (:func:`neurolatent.augment.to_spec`'s form), where a dropout's ``"silence": "zero rate"``
-    stands for the z-score of zero activity of this task's units."""
+    (:func:`neurolatent.augment.to_spec`'s form) whose fields may be in the recording's units
+    (:func:`_in_task_units`: ``"silence": "zero rate"``, ``"sigma": "1.5 Hz"``)."""
     from neurolatent.augment import from_spec
 
     params = dict(params or {})
     if params.get("augmentations") is not None:
-        spec = [[name, {**fields, "silence": task["silence"]}
-                 if fields.get("silence") == "zero rate" else fields]
+        spec = [[name, {key: _in_task_units(key, value, task) for key, value in fields.items()}
+                 if isinstance(fields, dict) else fields]
                 for name, fields in params["augmentations"]]
         params["augmentations"] = from_spec(spec)
     return params
@@ -415,6 +432,9 @@ def main(argv: list[str] | None = None) -> dict:
     args.add_argument("--myow-recipe", choices=("task", "rodent"), default="task",
                       help="MYOW's recipe before --myow-params: each task's (default; "
                            "REACHING_MYOW for reaching) or the rodent script's everywhere")
+    args.add_argument("--tasks", nargs="+", choices=tuple(TARGETS), default=None,
+                      help="run these tasks only (default: all; --by-trial runs the reaching "
+                           "ones)")
     args.add_argument("--tag", type=_tag, default=None,
                       help="suffix of the report's name (keeps the default report)")
     options = args.parse_args(argv)
@@ -422,13 +442,22 @@ def main(argv: list[str] | None = None) -> dict:
         from neurolatent import MYOW
 
         try:  # unknown names and bad values stop here, not in a worker after other fits
-            MYOW(**_recipe(_reaching_settings(options), {"silence": 0.0}))._validate_params()
+            MYOW(**_recipe(_reaching_settings(options), {"silence": 0.0, "std": [1.0]})
+                 )._validate_params()
         except (TypeError, ValueError, AttributeError) as error:
             args.error(f"--myow-params: {error}")
     if options.quick:
         options.steps, options.seeds = 200, 1
     _report.setup(options, argv)
-    tasks = _tasks(options.quick, _reaching_recipe(options))
+    # which tasks run, checked before any data is read
+    runnable = [name for name in (("chewie_20131003",) if options.quick else TARGETS)
+                if not (options.by_trial and name == "mouse_ca1")]
+    if options.tasks is not None and not set(options.tasks) & set(runnable):
+        args.error(f"--tasks {' '.join(options.tasks)}: none of them runs here (--quick runs "
+                   "chewie_20131003 only, --by-trial the reaching sessions only).")
+    tasks = [task for task in _tasks(options.quick, _reaching_recipe(options))
+             if task["task"] in runnable and (options.tasks is None
+                                              or task["task"] in options.tasks)]
     if options.by_trial:
         return by_trial(options, tasks)
     from neurolatent._parallel import run_calls

@@ -111,6 +111,42 @@ def test_dropout_silence_errors_name_the_argument():
         silence_of([1.0, 2.0], [1.0, 0.0])
 
 
+def test_noise_and_pepper_in_the_recordings_units_equal_raw_noise_then_z_scoring():
+    # noise of sigma Hz and pepper of c Hz on raw rates, then z-scoring, equals per-neuron
+    # sigma / std and c / std on the z-scored rates (the same draws from the same seed)
+    rng = np.random.default_rng(1)
+    raw = torch.as_tensor(rng.poisson(3.0, size=(3000, 5, 2)).astype(np.float32))
+    mean, std = raw.mean((0, 2)), raw.std((0, 2))
+    z = (raw - mean[:, None]) / std[:, None]
+    for make in (lambda v: GaussianNoise(v, apply_p=0.5),
+                 lambda v: Pepper(p=0.3, c=v, apply_p=0.5)):
+        on_raw = make(1.5)(raw, _gen(4))
+        on_z = make((1.5 / std).tolist())(z, _gen(4))
+        torch.testing.assert_close(on_z, (on_raw - mean[:, None]) / std[:, None])
+    # the per-neuron noise has each neuron's own spread
+    out = GaussianNoise([0.1, 1.0, 3.0])(torch.zeros(20_000, 3, 1), _gen())
+    assert out.std((0, 2)).tolist() == pytest.approx([0.1, 1.0, 3.0], rel=0.03)
+    # JSON round trip (checkpoints)
+    spec = to_spec([GaussianNoise(np.array([0.5, 2.0])), Pepper(0.1, c=[1.0, 4.0])])
+    assert [a.sigma if i == 0 else a.c for i, a in enumerate(from_spec(spec))] == [
+        [0.5, 2.0], [1.0, 4.0]]
+
+
+def test_per_neuron_noise_and_pepper_errors_name_the_argument():
+    for bad in ([0.1, -0.2], -1, [], float("inf"), "1.5 Hz"):
+        with pytest.raises(ValueError, match=r"sigma must be a finite number >= 0 or a "
+                                             r"non-empty 1-D sequence"):
+            GaussianNoise(bad)
+    with pytest.raises(ValueError, match="c must be a finite number or a non-empty"):
+        Pepper(0.1, c=[1.0, None])
+    with pytest.raises(ValueError, match="sigma has 2 values, one per neuron, but the "
+                                         "windows have 3 neurons"):
+        GaussianNoise([0.1, 0.2])(torch.ones(4, 3, 2), _gen())
+    with pytest.raises(ValueError, match="c has 2 values, one per neuron, but the "
+                                         "windows have 3 neurons"):
+        Pepper(0.5, c=[0.1, 0.2])(torch.ones(4, 3, 2), _gen())
+
+
 @pytest.mark.parametrize("augmentation", [GaussianNoise(0.3, apply_p=0.4),
                                           Pepper(p=0.5, c=2.0, apply_p=0.4)])
 def test_noise_and_pepper_apply_to_a_fraction_of_the_samples(augmentation):

@@ -132,12 +132,22 @@ def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
                                  {"augmentations": spec})
     jitter, dropout, noise = model.augmentations
     assert (jitter.k, dropout.silence, noise.sigma) == (5, [-1.0, -2.0], 0.2)
+    # "<x> Hz" is x / std per unit on the z-scored rates (myow-neuro's noise on raw rates)
+    spec = [["GaussianNoise", {"sigma": "1.5 Hz", "apply_p": 0.5}],
+            ["Pepper", {"p": 0.3, "c": "1.5Hz", "apply_p": 0.5}]]
+    model = module["make_model"]("MYOW", {**task, "std": [0.5, 3.0]}, 10, 0,
+                                 {"augmentations": spec})
+    noise, pepper = model.augmentations
+    assert (noise.sigma, pepper.c, noise.apply_p) == ([3.0, 0.5], [3.0, 0.5], 0.5)
     for bad in (["--myow-params", "[1]"], ["--myow-params", "{oops"], ["--tag", "a/b"],
                 ["--myow-recipe", "monkey"],
                 ["--myow-params", '{"learning_rte": 0.1}'],
                 ["--myow-params", '{"mined_weight": 2.0}'],
                 ["--myow-params", '{"augmentations": [["Unknown", {}]]}'],
-                ["--myow-params", '{"augmentations": [["NeuronDropout", 3]]}']):
+                ["--myow-params", '{"augmentations": [["NeuronDropout", 3]]}'],
+                ["--myow-params", '{"augmentations": [["GaussianNoise", {"sigma": "fast"}]]}'],
+                ["--myow-params", '{"augmentations": [["Pepper", {"p": "1 Hz"}]]}'],
+                ["--tasks", "mouse_ca1"], ["--tasks", "rat"]):
         with pytest.raises(SystemExit):  # argparse's usage error, before any fit
             module["main"](["--quick", *bad])
 

@@ -94,10 +94,29 @@ def test_tau_schedule_and_plain_ema():
     assert tau_schedule(0, 50, 0.98) == pytest.approx(0.98)
     assert tau_schedule(25, 50, 0.98) == pytest.approx(0.99)
     assert tau_schedule(50, 50, 0.98) == 1.0
+    assert tau_schedule(50, 50, 0.98, "constant") == 0.98
+    with pytest.raises(ValueError, match="tau_schedule must be 'cosine' or 'constant'"):
+        tau_schedule(1, 50, 0.98, "linear")
     target, online = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
     expected = 0.7 * target.weight.detach() + 0.3 * online.weight.detach()
     ema_update(target, online, 0.7)
     assert torch.equal(target.weight, expected)
+
+
+def test_constant_tau_schedule_keeps_the_ema_coefficient_and_survives_save_load(tmp_path):
+    X = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    kwargs = dict(max_iterations=8, batch_size=32, device="cpu", random_state=0,
+                  exclude_window=5, mined_warmup=2)
+    constant = MYOW(tau_base=0.9, tau_schedule="constant", **kwargs).fit(X)
+    cosine = MYOW(tau_base=0.9, **kwargs).fit(X)
+    assert constant.history_["tau"] == pytest.approx([0.9] * 8)
+    # each step logs the tau its loss saw: the one set after the step before
+    assert cosine.history_["tau"] == pytest.approx([tau_schedule(s, 8, 0.9)
+                                                    for s in range(8)])
+    constant.save(tmp_path / "myow.pt")
+    loaded = MYOW.load(tmp_path / "myow.pt")
+    assert loaded.tau_schedule == "constant"
+    np.testing.assert_array_equal(loaded.transform(X), constant.transform(X))
 
 
 def _fit_with_schedule(schedule):
@@ -391,6 +410,8 @@ def test_contract_and_errors(capsys):
     assert "neurolatent" in capsys.readouterr().err  # the progress bar
     with pytest.raises(ValueError, match="tau_base"):
         BYOL(tau_base=1.5).fit(X)
+    with pytest.raises(ValueError, match="tau_schedule"):
+        MYOW(tau_schedule="linear").fit(X)
     with pytest.raises(ValueError, match="num_neighbors"):
         MYOW(num_neighbors=0).fit(X)
     with pytest.raises(TypeError, match="'batch_size' parameter of BYOL must be an int"):

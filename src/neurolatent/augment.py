@@ -73,21 +73,36 @@ def _applied(windows: torch.Tensor, apply_p: float,
     return (_uniform((windows.shape[0], 1, 1), windows, generator) < apply_p).to(windows.dtype)
 
 
-def _check_silence(silence) -> float | list[float]:
-    """``silence`` as a float or a list of floats (JSON-ready for checkpoints)."""
-    if hasattr(silence, "tolist") and not isinstance(silence, (int, float)):
-        silence = silence.tolist()  # numpy array or tensor
-    if isinstance(silence, (list, tuple)):
-        ok = len(silence) > 0 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            for v in silence)
-        if ok:
-            return [float(v) for v in silence]
-    elif (isinstance(silence, (int, float)) and not isinstance(silence, bool)
-          and math.isfinite(silence)):
-        return float(silence)
-    raise ValueError("silence must be a finite number or a non-empty 1-D sequence of finite "
-                     f"numbers (one per neuron); got {silence!r}.")
+def _per_neuron(value, name: str, minimum: float | None = None) -> float | list[float]:
+    """A number or one per neuron, as a float or a list of floats (JSON-ready for
+    checkpoints); ``minimum`` bounds every value from below."""
+    if hasattr(value, "tolist") and not isinstance(value, (int, float)):
+        value = value.tolist()  # numpy array or tensor
+
+    def ok(v) -> bool:
+        return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                and (minimum is None or v >= minimum))
+
+    if isinstance(value, (list, tuple)):
+        if len(value) > 0 and all(ok(v) for v in value):
+            return [float(v) for v in value]
+    elif ok(value):
+        return float(value)
+    bound = "" if minimum is None else f" >= {minimum:g}"
+    raise ValueError(f"{name} must be a finite number{bound} or a non-empty 1-D sequence of "
+                     f"such numbers (one per neuron); got {value!r}.")
+
+
+def _neuron_values(value: float | list[float], windows: torch.Tensor,
+                   name: str) -> torch.Tensor | float:
+    """A per-neuron list as a (neurons, 1) tensor that broadcasts over windows (a number
+    stays a number)."""
+    if isinstance(value, float):
+        return value
+    if len(value) != windows.shape[1]:
+        raise ValueError(f"{name} has {len(value)} values, one per neuron, but the windows "
+                         f"have {windows.shape[1]} neurons.")
+    return torch.tensor(value, dtype=windows.dtype, device=windows.device)[:, None]
 
 
 def silence_of(mean, std) -> list[float]:
@@ -114,15 +129,9 @@ def _drop_neurons(windows: torch.Tensor, rate: torch.Tensor | float,
                   silence: float | list[float] = 0.0) -> torch.Tensor:
     """Silence each (sample, neuron) with probability ``rate``, for the whole window."""
     keep = (_uniform(windows.shape[:2], windows, generator) >= rate).unsqueeze(-1)
-    if isinstance(silence, float):
-        if silence == 0:
-            return windows * keep
-        return torch.where(keep, windows, silence)
-    if len(silence) != windows.shape[1]:
-        raise ValueError(f"silence has {len(silence)} values, one per neuron, but the windows "
-                         f"have {windows.shape[1]} neurons.")
-    values = torch.tensor(silence, dtype=windows.dtype, device=windows.device)
-    return torch.where(keep, windows, values[:, None])
+    if isinstance(silence, float) and silence == 0:
+        return windows * keep
+    return torch.where(keep, windows, _neuron_values(silence, windows, "silence"))
 
 
 class RandomizedNeuronDropout(Augmentation):
@@ -145,7 +154,7 @@ class RandomizedNeuronDropout(Augmentation):
                  silence: float | Sequence[float] = 0.0):
         self.p_max = _check_probability(p_max, "p_max")
         self.apply_p = _check_probability(apply_p, "apply_p")
-        self.silence = _check_silence(silence)
+        self.silence = _per_neuron(silence, "silence")
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
@@ -169,7 +178,7 @@ class NeuronDropout(Augmentation):
 
     def __init__(self, p: float = 0.2, silence: float | Sequence[float] = 0.0):
         self.p = _check_probability(p, "p")
-        self.silence = _check_silence(silence)
+        self.silence = _per_neuron(silence, "silence")
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
@@ -178,7 +187,8 @@ class NeuronDropout(Augmentation):
 
 class GaussianNoise(Augmentation):
     """Add independent N(0, ``sigma``²) noise to every value; a sample is left as it is with
-    probability 1 − ``apply_p``.
+    probability 1 − ``apply_p``. ``sigma`` is a number or one per neuron: noise of a fixed
+    size in the recording's units (say 1.5 Hz) is ``1.5 / std`` per neuron on z-scored data.
 
     Examples
     --------
@@ -186,25 +196,28 @@ class GaussianNoise(Augmentation):
     >>> out = GaussianNoise(0.5)(torch.zeros(1000, 20, 2), g)
     >>> round(float(out.std()), 1)
     0.5
+    >>> out = GaussianNoise([0.1, 2.0])(torch.zeros(4000, 2, 1), g)
+    >>> [round(v, 1) for v in out.std((0, 2)).tolist()]
+    [0.1, 2.0]
     """
 
-    def __init__(self, sigma: float = 0.1, apply_p: float = 1.0):
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
-            raise ValueError(f"sigma must be a float >= 0; got {sigma!r}.")
-        self.sigma = float(sigma)
+    def __init__(self, sigma: float | Sequence[float] = 0.1, apply_p: float = 1.0):
+        self.sigma = _per_neuron(sigma, "sigma", minimum=0)
         self.apply_p = _check_probability(apply_p, "apply_p")
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
+        sigma = _neuron_values(self.sigma, windows, "sigma")
         noise = torch.randn(windows.shape, generator=generator, device=windows.device,
                             dtype=windows.dtype)
         applied = _applied(windows, self.apply_p, generator)
-        return windows + self.sigma * (noise if applied is None else noise * applied)
+        return windows + sigma * (noise if applied is None else noise * applied)
 
 
 class Pepper(Augmentation):
     """Add ``c`` to each neuron with probability ``p`` (spurious activity, held over the window);
-    a sample is left as it is with probability 1 − ``apply_p``.
+    a sample is left as it is with probability 1 − ``apply_p``. ``c`` is a number or one per
+    neuron (as :class:`GaussianNoise`'s ``sigma``).
 
     Examples
     --------
@@ -212,21 +225,23 @@ class Pepper(Augmentation):
     >>> out = Pepper(p=0.25, c=2.0)(torch.zeros(4000, 10, 3), g)
     >>> sorted(out.unique().tolist()), round(float((out > 0).float().mean()), 2)
     ([0.0, 2.0], 0.25)
+    >>> out = Pepper(p=1.0, c=[0.5, 3.0])(torch.zeros(2, 2, 1), g)
+    >>> out[:, :, 0].tolist()
+    [[0.5, 3.0], [0.5, 3.0]]
     """
 
-    def __init__(self, p: float = 0.1, c: float = 1.0, apply_p: float = 1.0):
+    def __init__(self, p: float = 0.1, c: float | Sequence[float] = 1.0, apply_p: float = 1.0):
         self.p = _check_probability(p, "p")
-        if isinstance(c, bool) or not isinstance(c, (int, float)):
-            raise ValueError(f"c must be a number; got {c!r}.")
-        self.c = float(c)
+        self.c = _per_neuron(c, "c")
         self.apply_p = _check_probability(apply_p, "apply_p")
 
     def __call__(self, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check_windows(windows)
+        c = _neuron_values(self.c, windows, "c")
         hit = (_uniform(windows.shape[:2], windows, generator) < self.p).unsqueeze(-1)
         applied = _applied(windows, self.apply_p, generator)
         hit = hit.to(windows.dtype) if applied is None else hit * applied
-        return windows + self.c * hit
+        return windows + c * hit
 
 
 class TemporalJitter(Augmentation):

@@ -51,15 +51,15 @@ __all__ = ["BYOL", "MYOW"]
 def _byol(est: BYOL, encoder: torch.nn.Module, recording: Recording | None,
           generator: torch.Generator) -> BYOLObjective:
     return BYOLObjective(encoder, est.output_dimension, est.projection_dim, est.hidden_dim,
-                         est.tau_base, generator)
+                         est.tau_base, generator, tau_schedule=est.tau_schedule)
 
 
 def _myow(est: MYOW, encoder: torch.nn.Module, recording: Recording | None,
           generator: torch.Generator) -> MYOWObjective:
     return MYOWObjective(
         encoder, est.output_dimension, est.projection_dim, est.hidden_dim, est.tau_base,
-        generator, mined_dim=est.mined_dim, mined_hidden_dim=est.mined_hidden_dim,
-        num_neighbors=est.num_neighbors,
+        generator, tau_schedule=est.tau_schedule, mined_dim=est.mined_dim,
+        mined_hidden_dim=est.mined_hidden_dim, num_neighbors=est.num_neighbors,
         exclude_window=est.exclude_window, exclude_trial=getattr(est, "_trials_given", False),
         mined_weight=est.mined_weight, warmup=est.mined_warmup,
         segments=None if recording is None else recording.segment_ids())
@@ -100,7 +100,10 @@ class BYOL(CEBRA):
     hidden_dim : int
         Hidden width of the projector and predictor MLPs.
     tau_base : float in [0, 1]
-        Initial EMA coefficient of the target network (rises to 1, cosine schedule).
+        Initial EMA coefficient of the target network.
+    tau_schedule : {"cosine", "constant"}
+        ``"cosine"`` (default, BYOL's): tau rises from ``tau_base`` to 1 over the fit;
+        ``"constant"``: tau stays ``tau_base`` (``nerdslab/myow-neuro``'s reaching script).
     learning_rate_schedule : {"constant", "cosine"}
         After the warm-up, keep ``learning_rate`` or decay it to 0 on a half cosine (the
         published BYOL/MYOW recipe). Default ``"constant"``.
@@ -150,6 +153,7 @@ class BYOL(CEBRA):
         "projection_dim": [Interval(int, 1), None],
         "hidden_dim": [Interval(int, 1)],
         "tau_base": [Interval(float, 0, 1)],
+        "tau_schedule": [OneOf(("cosine", "constant"))],
         "learning_rate_schedule": [OneOf(("constant", "cosine"))],
         "warmup_iterations": [Interval(int, 0)],
     }
@@ -179,6 +183,7 @@ class BYOL(CEBRA):
         tau_base: float = 0.98,
         learning_rate_schedule: str = "constant",
         warmup_iterations: int = 0,
+        tau_schedule: str = "cosine",
     ):
         self.model_architecture = model_architecture
         self.device = device
@@ -201,6 +206,7 @@ class BYOL(CEBRA):
         self.tau_base = tau_base
         self.learning_rate_schedule = learning_rate_schedule
         self.warmup_iterations = warmup_iterations
+        self.tau_schedule = tau_schedule
 
     def _validate_params(self) -> None:
         validate_params(type(self).__name__, self.get_params(deep=False),
@@ -325,6 +331,7 @@ class MYOW(BYOL):
         exclude_window: int = 150,
         mined_weight: float = 0.5,
         mined_warmup: int = 500,
+        tau_schedule: str = "cosine",
     ):
         super().__init__(
             model_architecture=model_architecture, device=device, time_offsets=time_offsets,
@@ -336,7 +343,8 @@ class MYOW(BYOL):
             precision=precision, augmentations=augmentations,
             shared_augmentation=shared_augmentation, projection_dim=projection_dim,
             hidden_dim=hidden_dim, tau_base=tau_base,
-            learning_rate_schedule=learning_rate_schedule, warmup_iterations=warmup_iterations)
+            learning_rate_schedule=learning_rate_schedule, warmup_iterations=warmup_iterations,
+            tau_schedule=tau_schedule)
         self.mined_dim = mined_dim
         self.mined_hidden_dim = mined_hidden_dim
         self.num_neighbors = num_neighbors

@@ -53,12 +53,19 @@ def byol_loss(online_1: torch.Tensor, target_2: torch.Tensor, online_2: torch.Te
     return 0.5 * (_regression(online_1, target_2).mean() + _regression(online_2, target_1).mean())
 
 
-def tau_schedule(step: int, total: int, tau_base: float) -> float:
-    """EMA coefficient 1 - (1 - tau_base) (cos(pi step / total) + 1) / 2: tau_base -> 1.
+def tau_schedule(step: int, total: int, tau_base: float, kind: str = "cosine") -> float:
+    """EMA coefficient at ``step`` of ``total``: ``"cosine"`` rises from ``tau_base`` to 1 as
+    1 - (1 - tau_base) (cos(pi step / total) + 1) / 2; ``"constant"`` stays ``tau_base``.
 
     >>> tau_schedule(0, 100, 0.99), tau_schedule(100, 100, 0.99)
     (0.99, 1.0)
+    >>> tau_schedule(100, 100, 0.99, "constant")
+    0.99
     """
+    if kind == "constant":
+        return tau_base
+    if kind != "cosine":
+        raise ValueError(f"tau_schedule must be 'cosine' or 'constant'; got {kind!r}.")
     return 1 - (1 - tau_base) * (math.cos(math.pi * step / max(total, 1)) + 1) / 2
 
 
@@ -137,9 +144,12 @@ class BYOLObjective(Objective):
     hidden_dim : int
         Hidden width of the projector/predictor MLPs.
     tau_base : float
-        Initial EMA coefficient; it rises to 1 on a cosine schedule.
+        Initial EMA coefficient.
     generator : torch.Generator
         Initialises the heads.
+    tau_schedule : {"cosine", "constant"}
+        tau rises to 1 on a cosine schedule (default) or stays ``tau_base``
+        (:func:`tau_schedule`).
 
     Examples
     --------
@@ -155,9 +165,11 @@ class BYOLObjective(Objective):
     views = ("reference", "positive")
 
     def __init__(self, encoder: nn.Module, output_dimension: int, projection_dim: int | None,
-                 hidden_dim: int, tau_base: float, generator: torch.Generator):
+                 hidden_dim: int, tau_base: float, generator: torch.Generator,
+                 tau_schedule: str = "cosine"):
         super().__init__()
         self.tau_base = float(tau_base)
+        self.tau_kind = tau_schedule
         self.tau = self.tau_base
         self.step = 0
         dim = output_dimension if projection_dim is None else projection_dim
@@ -195,7 +207,7 @@ class BYOLObjective(Objective):
     def after_step(self, step: int, total: int) -> None:
         """EMA update of every target module with tau at this step."""
         self.step = step
-        self.tau = tau_schedule(step, total, self.tau_base)
+        self.tau = tau_schedule(step, total, self.tau_base, self.tau_kind)
         for target, online in self._pairs:
             ema_update(target, online, self.tau)
 
@@ -205,7 +217,7 @@ class MYOWObjective(BYOLObjective):
 
     Parameters
     ----------
-    encoder, output_dimension, projection_dim, hidden_dim, tau_base, generator
+    encoder, output_dimension, projection_dim, hidden_dim, tau_base, generator, tau_schedule
         As :class:`BYOLObjective`.
     mined_dim : int
         Output of the second (mined-view) projector and predictor.
@@ -240,12 +252,13 @@ class MYOWObjective(BYOLObjective):
 
     def __init__(self, encoder: nn.Module, output_dimension: int, projection_dim: int | None,
                  hidden_dim: int, tau_base: float, generator: torch.Generator,
-                 mined_dim: int = 16, mined_hidden_dim: int | None = None,
-                 num_neighbors: int = 5, exclude_window: int = 10, exclude_trial: bool = False,
+                 tau_schedule: str = "cosine", mined_dim: int = 16,
+                 mined_hidden_dim: int | None = None, num_neighbors: int = 5,
+                 exclude_window: int = 10, exclude_trial: bool = False,
                  mined_weight: float = 0.5, warmup: int = 100,
                  segments: torch.Tensor | None = None):
         super().__init__(encoder, output_dimension, projection_dim, hidden_dim, tau_base,
-                         generator)
+                         generator, tau_schedule)
         dim = output_dimension if projection_dim is None else projection_dim
         # cascaded: the mined-view head sits on top of the first projector
         hidden = hidden_dim if mined_hidden_dim is None else mined_hidden_dim
