@@ -17,8 +17,9 @@ monkey-reach script (:data:`REACHING_MYOW`: a 128-D BatchNorm MLP, LARS with a c
 schedule, views within +-5 bins of the trial, one dropout mask for both views), which raised
 MYOW by 0.03-0.04 on the Chewie days with every trial tested (median of 5 seeds)
 (``docs/ssl_neural_myow_variants.md``). ``--myow-recipe rodent`` uses the rodent script's
-everywhere, the recipe the variants page changes. The other encoders are the 32-D
-offset1-model.
+everywhere, the recipe the variants page changes; ``--myow-recipe neuro --steps 10000`` the
+reaching script of ``nerdslab/myow-neuro``, written for these very files (:data:`NEURO_MYOW`).
+The other encoders are the 32-D offset1-model.
 
 The fixed split tests only 16–18 trials per reaching session (an accuracy's standard error
 is ~0.05 or more), so ``--by-trial`` also tests every trial once: 10 contiguous blocks of
@@ -28,9 +29,10 @@ trials, each scored by a readout trained on the others with an encoder refitted 
 
 ``--myow-params '{"learning_rate_schedule": "cosine", ...}'`` changes MYOW's settings (JSON,
 MYOW's constructor names; ``augmentations`` as a spec list of :mod:`neurolatent.augment`, where
-a dropout's ``"silence": "zero rate"`` makes dropped units silent) to try a recipe;
-``--tag NAME`` then writes the report under its own name (``ssl_neural_by_trial_NAME``)
-instead of replacing the default one.
+a dropout's ``"silence": "zero rate"`` makes dropped units silent and a noise ``sigma`` or
+pepper ``c`` of ``"1.5 Hz"`` is 1.5 Hz of each unit's rate) to try a recipe; ``--tag NAME``
+then writes the report under its own name (``ssl_neural_by_trial_NAME``) instead of replacing
+the default one. ``--tasks`` runs some tasks only (a recipe tried on one session).
 
     python benchmarks/ssl_neural.py [--quick] [--steps 3000] [--seeds 3] [--methods MYOW ...]
                                     [--by-trial] [--jobs 2] [--myow-params JSON] [--tag NAME]
@@ -72,10 +74,34 @@ REACHING_MYOW = {
                       ["RandomizedNeuronDropout", {"p_max": 0.8, "apply_p": 0.9}]],
 }
 
+# MYOW on reaching after nerdslab/myow-neuro's train_monkey.py, the authors' script for these
+# very files (100 ms, speed > 5): a 3 x 64 BatchNorm MLP to 64-D, identity projector, Adam at
+# 2e-4 (weight decay 2e-5) with 100 warm-up steps and a cosine decay, run for 10,000 steps
+# (its 10,000 epochs are one batch of 512 each; pass --steps 10000), a fixed target EMA of
+# 0.98, mined weight 0.5 after 10 steps, 5 neighbours among ~all fitted bins, mined heads 32
+# wide 256, views within +-2 bins with independent draws, and its augmentations of raw rates
+# (z-scored afterwards): up to 20 % of the units silenced, 1.5 Hz pepper on 30 % of the
+# units and 1.5 Hz Gaussian noise, each on half the samples. Left out: its PReLU activations
+# (ours are ReLU), views only ahead (0..+2; ours +-2, the loss is symmetrised anyway),
+# AdamW's decoupled decay, mining by the online representation of the anchor.
+NEURO_MYOW = {
+    "model_architecture": "offset1-model-bn-mse", "num_hidden_units": 64,
+    "output_dimension": 64, "hidden_dim": 256, "mined_dim": 32, "batch_size": 512,
+    "learning_rate": 2e-4, "learning_rate_schedule": "cosine", "warmup_iterations": 100,
+    "tau_base": 0.98, "tau_schedule": "constant", "mined_weight": 0.5, "mined_warmup": 10,
+    "num_neighbors": 5, "num_candidates": 1024, "shared_augmentation": False,
+    "augmentations": [["TemporalJitter", {"k": 2}],
+                      ["RandomizedNeuronDropout",
+                       {"p_max": 0.2, "apply_p": 1.0, "silence": "zero rate"}],
+                      ["Pepper", {"p": 0.3, "c": "1.5 Hz", "apply_p": 0.5}],
+                      ["GaussianNoise", {"sigma": "1.5 Hz", "apply_p": 0.5}]],
+}
+RECIPES = {"task": REACHING_MYOW, "rodent": {}, "neuro": NEURO_MYOW}
+
 
 def _reaching_recipe(options) -> dict:
     """MYOW's recipe on reaching before ``--myow-params``: ``--myow-recipe``'s choice."""
-    return {} if options.myow_recipe == "rodent" else REACHING_MYOW
+    return RECIPES[options.myow_recipe]
 
 
 def _reaching_settings(options) -> dict:
@@ -407,9 +433,11 @@ def _seed_text(options) -> str:
 
 
 def _myow_note(options) -> str:
-    note = (" MYOW: the rodent script's recipe on every task." if options.myow_recipe == "rodent"
-            else " MYOW: the monkey-reach script's recipe on reaching (REACHING_MYOW), the "
-                 "rodent script's on sleep states.")
+    note = {"rodent": " MYOW: the rodent script's recipe on every task.",
+            "task": " MYOW: the monkey-reach script's recipe on reaching (REACHING_MYOW), the "
+                    "rodent script's on sleep states.",
+            "neuro": " MYOW: myow-neuro's reaching script's recipe on reaching (NEURO_MYOW), "
+                     "the rodent script's on sleep states."}[options.myow_recipe]
     if options.myow_params:
         note += f" MYOW settings changed: `{json.dumps(options.myow_params, sort_keys=True)}`."
     return note
@@ -429,9 +457,10 @@ def main(argv: list[str] | None = None) -> dict:
     args.add_argument("--myow-params", type=_json_object, default=None, metavar="JSON",
                       help="MYOW constructor arguments overriding the recipe's, e.g. "
                            "'{\"learning_rate_schedule\": \"cosine\"}'")
-    args.add_argument("--myow-recipe", choices=("task", "rodent"), default="task",
-                      help="MYOW's recipe before --myow-params: each task's (default; "
-                           "REACHING_MYOW for reaching) or the rodent script's everywhere")
+    args.add_argument("--myow-recipe", choices=tuple(RECIPES), default="task",
+                      help="MYOW's recipe on reaching before --myow-params: the task's "
+                           "(default; REACHING_MYOW), the rodent script's (as on sleep "
+                           "states) or myow-neuro's (NEURO_MYOW; with --steps 10000)")
     args.add_argument("--tasks", nargs="+", choices=tuple(TARGETS), default=None,
                       help="run these tasks only (default: all; --by-trial runs the reaching "
                            "ones)")

@@ -120,6 +120,14 @@ def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
         "offset1-model-bn-mse", "lars", 128, 256, True, 5, 0.8)
     model = module["make_model"]("MYOW", reach, 10, 0, {"output_dimension": 16})
     assert (model.output_dimension, model.optimizer) == (16, "lars")
+    # --myow-recipe neuro: myow-neuro's script, its noise and pepper 1.5 Hz of each unit
+    neuro = {**task, "myow": module["RECIPES"]["neuro"], "silence": [-1.0, -0.5],
+             "std": [0.5, 3.0]}
+    model = module["make_model"]("MYOW", neuro, 10, 0)
+    jitter, dropout, pepper, noise = model.augmentations
+    assert (model.output_dimension, model.tau_schedule, model.optimizer, jitter.k,
+            dropout.silence, pepper.c, noise.sigma) == (
+        64, "constant", "adam", 2, [-1.0, -0.5], [3.0, 0.5], [3.0, 0.5])
     # --first-seed extends an earlier run: --seeds 1 --first-seed 2 fits seed 2 alone
     extend = SimpleNamespace(first_seed=2, seeds=1)
     assert (list(module["_seeds"](extend)), module["_seed_text"](extend)) == ([2], "2")
