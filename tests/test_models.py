@@ -326,6 +326,30 @@ def test_batchnorm_mlp_trains_on_batch_statistics_and_evaluates_on_running_ones(
         torch.testing.assert_close(enc.trunk[0](first), expected)
 
 
+@pytest.mark.parametrize("name", ["offset1-model-bn-mse", "offset3-model-bn-mse"])
+def test_batchnorm_mlp_as_row_gemms_is_pytorchs_module_stack(name):
+    # the encoder runs its convolutions as GEMMs on time-major rows; the same modules run
+    # one after another (nn.Conv1d, BatchNorm1d on (batch, channels, time)) give the same
+    # outputs, gradients and running statistics, in training and in evaluation
+    g = torch.Generator().manual_seed(4)
+    enc = make_encoder(name, 6, 16, 4, g)
+    twin = make_encoder(name, 6, 16, 4, torch.Generator().manual_seed(4))
+    x = torch.randn(64, 6, enc.receptive_field.size + 4, generator=g) * 2 + 1
+    out = enc(x.clone().requires_grad_())
+    reference = twin.trunk(twin.input_layer(x))
+    torch.testing.assert_close(out, reference, rtol=1e-5, atol=1e-5)
+    for a, b in zip(torch.autograd.grad(out.square().sum(), list(enc.parameters())),
+                    torch.autograd.grad(reference.square().sum(), list(twin.parameters())),
+                    strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    for a, b in zip(enc.buffers(), twin.buffers(), strict=True):
+        torch.testing.assert_close(a, b)
+    enc.eval(), twin.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(enc(x), twin.trunk(twin.input_layer(x)), rtol=1e-5,
+                                   atol=1e-5)
+
+
 def test_variants_reject_unsupported_shapes():
     from neurolatent.models.encoders import ConvEncoder
 
