@@ -119,11 +119,12 @@ def mine_views(anchors: torch.Tensor, candidates: torch.Tensor, k: int,
     """
     similarity = F.normalize(anchors, dim=-1) @ F.normalize(candidates, dim=-1).T
     similarity = similarity.masked_fill(excluded, -math.inf)
-    eligible = (~excluded).sum(1)
-    top = torch.topk(similarity, min(k, candidates.shape[0]), dim=1).indices
+    values, top = torch.topk(similarity, min(k, candidates.shape[0]), dim=1)
     # Eligible candidates (finite similarity) come first in the top-k, so drawing among the
-    # first min(k, eligible) never returns an excluded one.
-    pick = draw_below(eligible.clamp(1, k), generator)
+    # first min(k, eligible) -- the finite ones of the top-k, counted there instead of over
+    # the whole (B, M) mask -- never returns an excluded one.
+    eligible = torch.isfinite(values).sum(1)
+    pick = draw_below(eligible.clamp_min(1), generator)
     index = top.gather(1, pick[:, None])[:, 0]
     return index, eligible > 0
 
