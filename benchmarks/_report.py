@@ -44,6 +44,40 @@ def setup(options: argparse.Namespace, argv: list[str] | None) -> None:
         torch.set_num_threads(options.threads)
 
 
+def stored_runs(options: argparse.Namespace, name: str,
+                same: tuple[str, ...] = ()) -> list[dict]:
+    """With ``--merge``, the runs of the stored report ``<name>.json`` (none without it or
+    without a stored report), for a run that adds to it; call it before any fit.
+
+    The stored report's settings named in ``same`` must be this run's (runs of another
+    recipe do not belong in one table): a difference stops here, before hours of fits.
+    The merged report's page lists every command that contributed.
+    """
+    options.commands = [options.command_line]
+    path = options.out_dir / f"{name}.json"
+    if not getattr(options, "merge", False) or not path.is_file():
+        return []
+    stored = json.loads(path.read_text())
+    settings = stored.get("settings", {})
+    mine = _plain({k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()})
+    differ = [f"{k}: stored {settings.get(k)!r}, here {mine.get(k)!r}" for k in same
+              if settings.get(k) != mine.get(k)]
+    if differ:
+        raise SystemExit(f"--merge: {path} was written with other settings ("
+                         + "; ".join(differ) + "); run without --merge, or with the same "
+                         "settings, or with --out-dir elsewhere.")
+    earlier = settings.get("commands") or (
+        [settings["command_line"]] if "command_line" in settings else [])
+    options.commands = [*earlier, options.command_line]
+    return stored["runs"]
+
+
+def merge(stored: list[dict], runs: list[dict], key) -> list[dict]:
+    """``stored`` runs this invocation did not redo (by ``key(run)``), then ``runs``."""
+    fresh = {key(r) for r in runs}
+    return [r for r in stored if key(r) not in fresh] + runs
+
+
 def environment() -> dict:
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -75,6 +109,17 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _command(line: str, script: str) -> str:
+    """A run's command line as a docs page prints it: the script, without output folders
+    (where this copy was written, not part of the recipe)."""
+    arguments = shlex.split(line)
+    for flag in ("--out-dir", "--docs-dir"):
+        while flag in arguments:
+            at = arguments.index(flag)
+            del arguments[at:at + 2]
+    return shlex.join(["python", f"benchmarks/{script}.py", *arguments])
+
+
 def write(name: str, options: argparse.Namespace, results: dict, figure, title: str,
           summary: str, rows: list[dict], script: str | None = None) -> dict:
     """Write ``<name>.json`` and ``<name>.png`` to the out dir, and ``<name>.md`` to docs.
@@ -93,16 +138,12 @@ def write(name: str, options: argparse.Namespace, results: dict, figure, title: 
     if str(options.docs_dir) not in ("", "."):
         options.docs_dir.mkdir(parents=True, exist_ok=True)
         (options.docs_dir / f"{name}.png").write_bytes(png_path.read_bytes())
-        arguments = shlex.split(options.command_line)
-        # output folders are where this copy was written, not part of the recipe
-        for flag in ("--out-dir", "--docs-dir"):
-            while flag in arguments:
-                at = arguments.index(flag)
-                del arguments[at:at + 2]
-        command = shlex.join(["python", f"benchmarks/{script or name}.py", *arguments])
+        commands = ", then ".join(
+            f"`{_command(line, script or name)}`"
+            for line in getattr(options, "commands", [options.command_line]))
         (options.docs_dir / f"{name}.md").write_text(
             f"# {title}\n\n{summary}\n\n{markdown_table(rows)}\n\n![{title}]({name}.png)\n\n"
-            f"Regenerate with `{command}` (written {results['environment']['date']}, torch "
+            f"Regenerate with {commands} (written {results['environment']['date']}, torch "
             f"{results['environment']['torch']}, {results['environment']['threads']} "
             "threads).\n")
     print(markdown_table(rows))

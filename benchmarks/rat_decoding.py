@@ -13,7 +13,6 @@ mean over folds).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -87,19 +86,14 @@ def main(argv: list[str] | None = None) -> dict:
         options.dims, options.folds, options.methods = [3], [0], ["CEBRA-Behavior"]
         options.steps_behavior = 400
     _report.setup(options, argv)
+    stored = _report.stored_runs(options, NAME)
     from neurolatent._parallel import run_calls
 
     steps = {"CEBRA-Behavior": options.steps_behavior, "CEBRA-Time": options.steps_time}
     runs = run_calls([partial(run_one, fold, method, dim, steps[method], options.seed)
                       for method in options.methods for dim in options.dims
                       for fold in options.folds], options.jobs)
-    stored = options.out_dir / f"{NAME}.json"
-    if options.merge and stored.is_file():
-        def key(run):
-            return run["method"], run["dim"], run["fold"]
-
-        fresh = {key(r) for r in runs}
-        runs = [r for r in json.loads(stored.read_text())["runs"] if key(r) not in fresh] + runs
+    runs = _report.merge(stored, runs, lambda r: (r["method"], r["dim"], r["fold"]))
     methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
     published = published_errors()
     rows = []

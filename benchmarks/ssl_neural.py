@@ -11,14 +11,15 @@ logistic regression (class-balanced for sleep), kNN, and for reaching MYOW's ang
 trials keep 3–9 bins, so trials are passed as ``trial_ids`` (views never cross a trial; MYOW
 mines only other trials).
 
-MYOW's recipe is the one of ``nerdslab/myow``'s script for each kind of data: for sleep states
-its rodent script (the estimator's defaults: a 32-D GELU MLP, Adam), for reaching its
-monkey-reach script (:data:`REACHING_MYOW`: a 128-D BatchNorm MLP, LARS with a cosine
-schedule, views within +-5 bins of the trial, one dropout mask for both views), which raised
-MYOW by 0.03-0.04 on the Chewie days with every trial tested (median of 5 seeds)
-(``docs/ssl_neural_myow_variants.md``). ``--myow-recipe rodent`` uses the rodent script's
-everywhere, the recipe the variants page changes; ``--myow-recipe neuro --steps 10000`` the
-reaching script of ``nerdslab/myow-neuro``, written for these very files (:data:`NEURO_MYOW`).
+MYOW's recipe on reaching is the one of ``nerdslab/myow-neuro``'s reaching script, the MYOW
+authors' script for these very files (:data:`NEURO_MYOW`: a 3 x 64 BatchNorm MLP, Adam with a
+cosine schedule over its own 10,000 steps, a fixed target EMA, light dropout, pepper and noise
+of raw rates), the first single-bin recipe above the raw rates on both Chewie days with every
+trial tested (``docs/ssl_neural_myow_variants.md``); on sleep states it is ``nerdslab/myow``'s
+rodent script (the estimator's defaults: a 32-D GELU MLP, Adam). ``--myow-recipe
+monkey-reach`` uses ``nerdslab/myow``'s monkey-reach script on reaching instead
+(:data:`REACHING_MYOW`: a 128-D BatchNorm MLP, LARS, views within +-5 bins, the reaching
+recipe of sessions 12-17) and ``--myow-recipe rodent`` the rodent script everywhere.
 The other encoders are the 32-D offset1-model.
 
 The fixed split tests only 16–18 trials per reaching session (an accuracy's standard error
@@ -27,16 +28,22 @@ trials, each scored by a readout trained on the others with an encoder refitted 
 (10 fits per method and seed; its last block is the fixed split); it writes
 ``ssl_neural_by_trial``.
 
+Every fit runs ``--steps`` steps; without the option 3000, and MYOW on reaching its recipe's
+``max_iterations`` (10,000 for :data:`NEURO_MYOW`).
+
 ``--myow-params '{"learning_rate_schedule": "cosine", ...}'`` changes MYOW's settings (JSON,
 MYOW's constructor names; ``augmentations`` as a spec list of :mod:`neurolatent.augment`, where
 a dropout's ``"silence": "zero rate"`` makes dropped units silent and a noise ``sigma`` or
 pepper ``c`` of ``"1.5 Hz"`` is 1.5 Hz of each unit's rate) to try a recipe; ``--tag NAME``
 then writes the report under its own name (``ssl_neural_by_trial_NAME``) instead of replacing
 the default one. ``--tasks`` runs some tasks only (a recipe tried on one session).
+``--merge`` adds this run's fits to the stored report of the same name and settings (the
+by-trial report takes hours per seed and session: it can be built over several runs).
 
-    python benchmarks/ssl_neural.py [--quick] [--steps 3000] [--seeds 3] [--methods MYOW ...]
+    python benchmarks/ssl_neural.py [--quick] [--steps N] [--seeds 3] [--methods MYOW ...]
                                     [--by-trial] [--jobs 2] [--myow-params JSON] [--tag NAME]
-                                    [--myow-recipe {task,rodent}] [--tasks TASK ...]
+                                    [--myow-recipe {neuro,monkey-reach,rodent}]
+                                    [--tasks TASK ...] [--first-seed N] [--merge]
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from functools import partial
 from pathlib import Path
 
@@ -59,11 +67,13 @@ SOURCE_BASELINES = {"chewie_20131003": 0.646, "chewie_20131219": 0.747, "mouse_c
 TARGETS = {"chewie_20131003": "raw", "chewie_20131219": "raw", "mouse_ca1": 0.91}
 METHODS = ("MYOW", "BYOL", "CEBRA-Time", "CEBRA-Time + dropout")
 FOLDS = 10  # trial blocks of --by-trial: the last is the fixed 80 / 10 / 10 split
-# MYOW on reaching: nerdslab/myow's monkey-reach script (its encoder, optimiser, sizes, loss
-# weights and views; its silent dropped units and Gaussian noise left out, both measured
-# worse or no better here). Every trial tested, seeds 0-4: 0.693 / 0.674, 0.660 / 0.657,
-# 0.678 / 0.665, 0.661 / 0.651 and 0.675 / 0.675 (median 0.675 / 0.665), against the rodent
-# defaults' 0.639 / 0.634 (seed 0) and the raw rates' 0.669 / 0.689.
+STEPS = 3000  # a fit's steps without --steps (MYOW on reaching: its recipe's max_iterations)
+# MYOW on reaching with --myow-recipe monkey-reach: nerdslab/myow's monkey-reach script (its
+# encoder, optimiser, sizes, loss weights and views; its silent dropped units and Gaussian
+# noise left out, both measured worse or no better here). Every trial tested, seeds 0-4:
+# 0.693 / 0.674, 0.660 / 0.657, 0.678 / 0.665, 0.661 / 0.651 and 0.675 / 0.675 (median
+# 0.675 / 0.665), against the rodent defaults' 0.639 / 0.634 (seed 0) and the raw rates'
+# 0.669 / 0.689.
 REACHING_MYOW = {
     "model_architecture": "offset1-model-bn-mse", "num_hidden_units": 128,
     "output_dimension": 128, "projection_dim": 32, "hidden_dim": 256, "batch_size": 256,
@@ -74,18 +84,21 @@ REACHING_MYOW = {
                       ["RandomizedNeuronDropout", {"p_max": 0.8, "apply_p": 0.9}]],
 }
 
-# MYOW on reaching after nerdslab/myow-neuro's train_monkey.py, the authors' script for these
-# very files (100 ms, speed > 5): a 3 x 64 BatchNorm MLP to 64-D, identity projector, Adam at
-# 2e-4 (weight decay 2e-5) with 100 warm-up steps and a cosine decay, run for 10,000 steps
-# (its 10,000 epochs are one batch of 512 each; pass --steps 10000), a fixed target EMA of
+# MYOW on reaching (the default, --myow-recipe neuro): nerdslab/myow-neuro's train_monkey.py,
+# the authors' script for these very files (100 ms, speed > 5): a 3 x 64 BatchNorm MLP to
+# 64-D, identity projector, Adam at 2e-4 (weight decay 2e-5) with 100 warm-up steps and a
+# cosine decay, run for 10,000 steps (its 10,000 epochs are one batch of 512 each), a fixed
+# target EMA of
 # 0.98, mined weight 0.5 after 10 steps, 5 neighbours among ~all fitted bins, mined heads 32
 # wide 256, views within +-2 bins with independent draws, and its augmentations of raw rates
 # (z-scored afterwards): up to 20 % of the units silenced, 1.5 Hz pepper on 30 % of the
 # units and 1.5 Hz Gaussian noise, each on half the samples. Left out: its PReLU activations
 # (ours are ReLU), views only ahead (0..+2; ours +-2, the loss is symmetrised anyway),
-# AdamW's decoupled decay, mining by the online representation of the anchor.
+# AdamW's decoupled decay, mining by the online representation of the anchor. Every trial
+# tested: day 1 seeds 0-2 0.703, 0.706, SEED2 (median MEDIAN1); day 2 seeds 0-2 0.681, 0.710,
+# 0.701 (median 0.701); raw rates 0.669 / 0.689.
 NEURO_MYOW = {
-    "model_architecture": "offset1-model-bn-mse", "num_hidden_units": 64,
+    "max_iterations": 10_000, "model_architecture": "offset1-model-bn-mse", "num_hidden_units": 64,
     "output_dimension": 64, "hidden_dim": 256, "mined_dim": 32, "batch_size": 512,
     "learning_rate": 2e-4, "learning_rate_schedule": "cosine", "warmup_iterations": 100,
     "tau_base": 0.98, "tau_schedule": "constant", "mined_weight": 0.5, "mined_warmup": 10,
@@ -96,7 +109,9 @@ NEURO_MYOW = {
                       ["Pepper", {"p": 0.3, "c": "1.5 Hz", "apply_p": 0.5}],
                       ["GaussianNoise", {"sigma": "1.5 Hz", "apply_p": 0.5}]],
 }
-RECIPES = {"task": REACHING_MYOW, "rodent": {}, "neuro": NEURO_MYOW}
+RECIPES = {"neuro": NEURO_MYOW, "monkey-reach": REACHING_MYOW, "rodent": {}}
+# --merge adds runs to a stored report only if it was written with these settings
+MERGE_SAME = ("quick", "steps", "myow_recipe", "myow_params")
 
 
 def _reaching_recipe(options) -> dict:
@@ -232,15 +247,29 @@ def supervised_mlp(task: dict, Z: np.ndarray, seed: int) -> float:
     return float(fits[best].score(Z[test], y[test]))
 
 
-def make_model(method: str, task: dict, steps: int, seed: int, myow_params: dict | None = None):
+def fit_steps(method: str, task: dict, steps: int | None,
+              myow_params: dict | None = None) -> int:
+    """A fit's training steps: MYOW's ``max_iterations`` in ``--myow-params``, else
+    ``--steps``, else MYOW's recipe's ``max_iterations``, else :data:`STEPS`."""
+    mine = method == "MYOW"
+    if mine and "max_iterations" in (myow_params or {}):
+        return myow_params["max_iterations"]
+    if steps is not None:
+        return steps
+    return task.get("myow", {}).get("max_iterations", STEPS) if mine else STEPS
+
+
+def make_model(method: str, task: dict, steps: int | None, seed: int,
+               myow_params: dict | None = None):
     from neurolatent import BYOL, CEBRA, MYOW
     from neurolatent.augment import RandomizedNeuronDropout
 
-    common = dict(max_iterations=steps, batch_size=512, output_dimension=32,
-                  device="cpu", random_state=seed)
+    common = dict(max_iterations=fit_steps(method, task, steps, myow_params), batch_size=512,
+                  output_dimension=32, device="cpu", random_state=seed)
     if method == "MYOW":
-        # the task's recipe, then --myow-params over it
+        # the task's recipe, then --myow-params over it (the steps are fit_steps')
         recipe = {**task.get("myow", {}), **(myow_params or {})}
+        recipe.pop("max_iterations", None)
         return MYOW(**{**common, "exclude_window": task["exclude_window"],
                        "mined_warmup": task["warmup"], **_recipe(recipe, task)})
     if method == "BYOL":
@@ -251,7 +280,7 @@ def make_model(method: str, task: dict, steps: int, seed: int, myow_params: dict
                  temperature=1.0, learning_rate=1e-3, augmentations=augmentations)
 
 
-def run_one(task: dict, Z: np.ndarray, method: str, steps: int, seed: int,
+def run_one(task: dict, Z: np.ndarray, method: str, steps: int | None, seed: int,
             myow_params: dict | None = None) -> dict:
     from neurolatent import decode, decode_linear
     from neurolatent.evaluation import angle_accuracy
@@ -273,7 +302,8 @@ def run_one(task: dict, Z: np.ndarray, method: str, steps: int, seed: int,
     linear = decode_linear(*parts["train"], *parts["test"], valid=parts["valid"],
                            balanced=task["balanced"])
     knn = decode(*parts["train"], *parts["test"], valid=parts["valid"])
-    run = {"task": task["task"], "method": method, "seed": seed, "steps": steps,
+    run = {"task": task["task"], "method": method, "seed": seed,
+           "steps": model.max_iterations,
            "linear_accuracy": linear["accuracy"],
            "linear_balanced_accuracy": linear["balanced_accuracy"],
            "knn_accuracy": knn["accuracy"], "fit_seconds": seconds,
@@ -287,7 +317,7 @@ def run_one(task: dict, Z: np.ndarray, method: str, steps: int, seed: int,
     return run
 
 
-def fold_embedding(task: dict, Z: np.ndarray, method: str, steps: int, seed: int,
+def fold_embedding(task: dict, Z: np.ndarray, method: str, steps: int | None, seed: int,
                    fold: int, myow_params: dict | None = None) -> np.ndarray:
     """The session embedded by an encoder fitted (without labels) on every trial outside
     block ``fold`` of the 10 trial blocks; the last fold is the fixed split's encoder."""
@@ -300,40 +330,44 @@ def fold_embedding(task: dict, Z: np.ndarray, method: str, steps: int, seed: int
     return model.transform(Z, trial_ids=trial)
 
 
-def by_trial(options, tasks: list[dict]) -> dict:
+def by_trial(options, tasks: list[dict], fitted: list[str], stored: list[dict]) -> dict:
     """Every trial tested once: the readout cross-validated over 10 trial blocks, each
-    block's embedding from an encoder refitted without it (10 fits per method and seed)."""
+    block's embedding from an encoder refitted without it (10 fits per method and seed).
+    Fits the ``fitted`` tasks; reports every task of ``tasks`` with runs (``stored``: a
+    stored report's, with ``--merge``)."""
     from neurolatent import decode_linear_by_trial
     from neurolatent._parallel import run_calls
 
-    tasks = [t for t in tasks if t["trial"] is not None]
-    standardised = [standardise(task) for task in tasks]
-    keys = [(i, method, seed) for i in range(len(tasks)) for method in options.methods
-            for seed in _seeds(options)]
-    embeddings = iter(run_calls([partial(fold_embedding, tasks[i], standardised[i], method,
-                                         options.steps, seed, fold, options.myow_params)
-                                 for i, method, seed in keys for fold in range(FOLDS)],
+    standardised = {task["task"]: standardise(task) for task in tasks}
+    keys = [(task, method, seed) for task in tasks if task["task"] in fitted
+            for method in options.methods for seed in _seeds(options)]
+    embeddings = iter(run_calls([partial(fold_embedding, task, standardised[task["task"]],
+                                         method, options.steps, seed, fold,
+                                         options.myow_params)
+                                 for task, method, seed in keys for fold in range(FOLDS)],
                                 options.jobs))
     runs = []
-    for i, method, seed in keys:
-        task = tasks[i]
+    for task, method, seed in keys:
         out = decode_linear_by_trial([next(embeddings) for _ in range(FOLDS)], task["label"],
                                      task["trial"], n_folds=FOLDS)
         runs.append({"task": task["task"], "method": method, "seed": seed,
+                     "steps": fit_steps(method, task, options.steps, options.myow_params),
                      "accuracy": out["accuracy"],
                      "fold_accuracy": [f["accuracy"] for f in out["folds"]]})
-    raws = [decode_linear_by_trial(Z, task["label"], task["trial"], n_folds=FOLDS)
-            for task, Z in zip(tasks, standardised, strict=True)]
+    runs = _report.merge(stored, runs, _run_key)
+    methods = _methods(runs)
+    raws = [decode_linear_by_trial(standardised[task["task"]], task["label"], task["trial"],
+                                   n_folds=FOLDS) for task in tasks]
     # a MYOW encoder reading several bins is also compared with the rates of the same
     # window: the gain over single-bin rates may be the window's, not the method's
-    window = _myow_window(options) if "MYOW" in options.methods else 1
-    same_window = [decode_linear_by_trial(windowed_rates(Z, task["trial"], window),
+    window = _myow_window(options) if "MYOW" in methods else 1
+    same_window = [decode_linear_by_trial(windowed_rates(standardised[task["task"]],
+                                                         task["trial"], window),
                                           task["label"], task["trial"], n_folds=FOLDS)
-                   if window > 1 else None
-                   for task, Z in zip(tasks, standardised, strict=True)]
+                   if window > 1 else None for task in tasks]
     rows, checks = [], []
     for task, raw, wide in zip(tasks, raws, same_window, strict=True):
-        for method in options.methods:
+        for method in methods:
             values = [r["accuracy"] for r in runs
                       if r["task"] == task["task"] and r["method"] == method]
             rows.append({"task": task["task"], "method": method,
@@ -347,7 +381,7 @@ def by_trial(options, tasks: list[dict]) -> dict:
                          "method": f"raw-rate logistic, MYOW's {window}-bin window",
                          "accuracy by trial (median)": wide["accuracy"],
                          "min-max": f"{wide['accuracy']:.3f}-{wide['accuracy']:.3f}"})
-        if "MYOW" in options.methods:
+        if "MYOW" in methods:
             mine = next(r for r in rows if r["task"] == task["task"] and r["method"] == "MYOW")
             value = mine["accuracy by trial (median)"]
             check = {"task": task["task"], "MYOW": value, "raw rates": raw["accuracy"],
@@ -365,10 +399,11 @@ def by_trial(options, tasks: list[dict]) -> dict:
 
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.2), squeeze=False)
     for ax, task, raw, wide in zip(axes[0], tasks, raws, same_window, strict=True):
-        for k, method in enumerate(options.methods):
-            for r in (r for r in runs if r["task"] == task["task"] and r["method"] == method):
+        for k, method in enumerate(methods):
+            mine = [r for r in runs if r["task"] == task["task"] and r["method"] == method]
+            for j, r in enumerate(mine):
                 ax.plot(range(FOLDS), r["fold_accuracy"], "o-", color=f"C{k}", ms=3,
-                        label=method if r["seed"] == options.first_seed else None)
+                        label=None if j else method)
         ax.plot(range(FOLDS), [f["accuracy"] for f in raw["folds"]], "k^--", ms=3,
                 label="raw-rate logistic")
         if wide is not None:
@@ -381,8 +416,8 @@ def by_trial(options, tasks: list[dict]) -> dict:
     summary = (f"Reach direction, every trial tested once: 10 contiguous blocks of trials, "
                "block k tested by a logistic readout trained on the other blocks but k - 1 "
                "(its C chosen there), from an encoder refitted without labels on all blocks "
-               f"but k ({options.steps} steps, seed(s) {_seed_text(options)}). Block 9 is the "
-               f"fixed split.{_myow_note(options)} MYOW vs raw rates: " + "; ".join(
+               f"but k ({_steps_text(runs)}, seed(s) {_seed_text(_run_seeds(runs))}). Block 9 "
+               f"is the fixed split.{_myow_note(options)} MYOW vs raw rates: " + "; ".join(
                    f"{c['task']} {c['MYOW']:.3f} vs {c['raw rates']:.3f} "
                    f"({'met' if c['met'] else 'NOT met'})" for c in checks) + "."
                + ("" if window == 1 else
@@ -427,17 +462,47 @@ def _seeds(options) -> range:
     return range(options.first_seed, options.first_seed + options.seeds)
 
 
-def _seed_text(options) -> str:
-    seeds = _seeds(options)
-    return str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+def _seed_text(seeds) -> str:
+    """"0-2" for seeds 0, 1, 2; "0, 3" where they are not consecutive."""
+    seeds = sorted(seeds)
+    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def _run_key(run: dict) -> tuple:
+    """What a run is, for --merge: a re-run of the same task, method and seed replaces it."""
+    return run["task"], run["method"], run["seed"]
+
+
+def _run_seeds(runs: list[dict], task: str | None = None) -> list[int]:
+    return sorted({r["seed"] for r in runs if task is None or r["task"] == task})
+
+
+def _methods(runs: list[dict]) -> list[str]:
+    """The methods with runs, in METHODS' order."""
+    return [m for m in METHODS if any(r["method"] == m for r in runs)]
+
+
+def _steps_text(runs: list[dict]) -> str:
+    """The runs' steps for a report: the most common count, then the runs that differ
+    ("3000 steps (MYOW on chewie_20131003, chewie_20131219: 10000)")."""
+    base = Counter(r["steps"] for r in runs).most_common(1)[0][0]
+    other: dict[tuple[str, int], list[str]] = {}
+    for r in runs:
+        if r["steps"] != base:
+            names = other.setdefault((r["method"], r["steps"]), [])
+            names += [] if r["task"] in names else [r["task"]]
+    return f"{base} steps" + "".join(f" ({method} on {', '.join(names)}: {n})"
+                                     for (method, n), names in other.items())
 
 
 def _myow_note(options) -> str:
     note = {"rodent": " MYOW: the rodent script's recipe on every task.",
-            "task": " MYOW: the monkey-reach script's recipe on reaching (REACHING_MYOW), the "
-                    "rodent script's on sleep states.",
+            "monkey-reach": " MYOW: nerdslab/myow's monkey-reach script's recipe on reaching "
+                            "(REACHING_MYOW), its rodent script's on sleep states.",
             "neuro": " MYOW: myow-neuro's reaching script's recipe on reaching (NEURO_MYOW), "
-                     "the rodent script's on sleep states."}[options.myow_recipe]
+                     "nerdslab/myow's rodent script's on sleep states."}[options.myow_recipe]
     if options.myow_params:
         note += f" MYOW settings changed: `{json.dumps(options.myow_params, sort_keys=True)}`."
     return note
@@ -445,7 +510,9 @@ def _myow_note(options) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     args = _report.parser(__doc__.splitlines()[0])
-    args.add_argument("--steps", type=int, default=3000)
+    args.add_argument("--steps", type=int, default=None,
+                      help=f"training steps of every fit (default: {STEPS}, and MYOW on "
+                           "reaching its recipe's max_iterations: 10,000 for myow-neuro's)")
     args.add_argument("--seeds", type=int, default=3)
     args.add_argument("--first-seed", type=int, default=0,
                       help="the first seed (seeds FIRST .. FIRST + SEEDS - 1)")
@@ -457,15 +524,20 @@ def main(argv: list[str] | None = None) -> dict:
     args.add_argument("--myow-params", type=_json_object, default=None, metavar="JSON",
                       help="MYOW constructor arguments overriding the recipe's, e.g. "
                            "'{\"learning_rate_schedule\": \"cosine\"}'")
-    args.add_argument("--myow-recipe", choices=tuple(RECIPES), default="task",
-                      help="MYOW's recipe on reaching before --myow-params: the task's "
-                           "(default; REACHING_MYOW), the rodent script's (as on sleep "
-                           "states) or myow-neuro's (NEURO_MYOW; with --steps 10000)")
+    args.add_argument("--myow-recipe", choices=tuple(RECIPES), default="neuro",
+                      help="MYOW's recipe on reaching before --myow-params: myow-neuro's "
+                           "reaching script's (default; NEURO_MYOW), nerdslab/myow's "
+                           "monkey-reach script's (REACHING_MYOW) or its rodent script's "
+                           "(as on sleep states)")
     args.add_argument("--tasks", nargs="+", choices=tuple(TARGETS), default=None,
                       help="run these tasks only (default: all; --by-trial runs the reaching "
                            "ones)")
     args.add_argument("--tag", type=_tag, default=None,
                       help="suffix of the report's name (keeps the default report)")
+    args.add_argument("--merge", action="store_true",
+                      help="add to the stored report of the same name and settings: its "
+                           "runs this invocation does not redo (task, method, seed) stay, so "
+                           "a long report can be built seed by seed or session by session")
     options = args.parse_args(argv)
     if options.myow_params:
         from neurolatent import MYOW
@@ -475,8 +547,8 @@ def main(argv: list[str] | None = None) -> dict:
                  )._validate_params()
         except (TypeError, ValueError, AttributeError) as error:
             args.error(f"--myow-params: {error}")
-    if options.quick:
-        options.steps, options.seeds = 200, 1
+    if options.quick:  # a given --steps stays (the smoke tests' short fits)
+        options.steps, options.seeds = options.steps or 200, 1
     _report.setup(options, argv)
     # which tasks run, checked before any data is read
     runnable = [name for name in (("chewie_20131003",) if options.quick else TARGETS)
@@ -484,24 +556,30 @@ def main(argv: list[str] | None = None) -> dict:
     if options.tasks is not None and not set(options.tasks) & set(runnable):
         args.error(f"--tasks {' '.join(options.tasks)}: none of them runs here (--quick runs "
                    "chewie_20131003 only, --by-trial the reaching sessions only).")
+    fitted = [name for name in runnable if options.tasks is None or name in options.tasks]
+    stored = _report.stored_runs(options, _name(options), same=MERGE_SAME)
+    # a merged report also shows the stored runs' tasks
+    shown = set(fitted) | {r["task"] for r in stored}
     tasks = [task for task in _tasks(options.quick, _reaching_recipe(options))
-             if task["task"] in runnable and (options.tasks is None
-                                              or task["task"] in options.tasks)]
+             if task["task"] in shown]
     if options.by_trial:
-        return by_trial(options, tasks)
+        return by_trial(options, tasks, fitted, stored)
     from neurolatent._parallel import run_calls
 
     standardised = [standardise(task) for task in tasks]
     runs = run_calls([partial(run_one, task, Z, method, options.steps, seed,
                               options.myow_params)
                       for task, Z in zip(tasks, standardised, strict=True)
+                      if task["task"] in fitted
                       for method in options.methods for seed in _seeds(options)],
                      options.jobs)
+    runs = _report.merge(stored, runs, _run_key)
+    methods = _methods(runs)
     rows, checks = [], []
     for task, Z in zip(tasks, standardised, strict=True):
         raw = raw_rate_baseline(task, Z)
-        mlp = [supervised_mlp(task, Z, seed) for seed in _seeds(options)]
-        for method in (*options.methods, "supervised MLP", "raw-rate logistic"):
+        mlp = [supervised_mlp(task, Z, seed) for seed in _run_seeds(runs, task["task"])]
+        for method in (*methods, "supervised MLP", "raw-rate logistic"):
             mine = [r for r in runs if r["task"] == task["task"] and r["method"] == method]
             if method == "supervised MLP":
                 values = {"linear_accuracy": mlp}
@@ -531,7 +609,7 @@ def main(argv: list[str] | None = None) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    methods = (*options.methods, "supervised MLP", "raw-rate logistic")
+    methods = (*methods, "supervised MLP", "raw-rate logistic")
     figure, ax = plt.subplots(figsize=(2 + 2.6 * len(tasks), 3.4))
     width = 0.8 / len(methods)
     for i, task in enumerate(tasks):
@@ -549,7 +627,8 @@ def main(argv: list[str] | None = None) -> dict:
     ax.set_ylim(0, 1)
     ax.legend(frameon=False, fontsize=7, loc="lower right", ncol=2)
     ax.set_title("Self-supervised neural representations")
-    summary = (f"{options.steps} steps, seed(s) {_seed_text(options)} per method, per-bin MLP "
+    summary = (f"{_steps_text(runs)}, seed(s) {_seed_text(_run_seeds(runs))} per method, "
+               "per-bin MLP "
                "encoders; bars are medians over seeds, dots single seeds. Targets: MYOW >= the "
                "raw-rate logistic baseline on both Chewie sessions, >= 91 % on sleep states. "
                "Chance: 12.5 % (8 targets), 57.3 % majority (sleep). Target check: "
