@@ -363,8 +363,10 @@ class ConvEncoder(nn.Module):
 
         The modules (and so the state dict, the running statistics and their update) are
         PyTorch's; only the convolutions' arithmetic differs. ``nn.Conv1d`` on windows of
-        one or three bins is the slow path of PyTorch's CPU convolution: forward + backward
-        of a 1,024-window step (N = 150 -> 64) took 7.1 ms there, 1.3 ms as one GEMM.
+        one bin is a slow path of PyTorch's CPU convolution: forward + backward of the
+        first layer of a 1,024-window step (N = 150 -> 64, one thread, a busy machine) took
+        7.1 ms there, 1.3 ms as one GEMM; a whole MYOW step on reaching ~10 % less (on
+        three-bin windows both take the same time).
         BatchNorm on the (time * batch, channels) rows pools the same samples as on
         (batch, channels, time).
         """
