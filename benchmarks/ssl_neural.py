@@ -95,7 +95,7 @@ REACHING_MYOW = {
 # units and 1.5 Hz Gaussian noise, each on half the samples. Left out: its PReLU activations
 # (ours are ReLU), views only ahead (0..+2; ours +-2, the loss is symmetrised anyway),
 # AdamW's decoupled decay, mining by the online representation of the anchor. Every trial
-# tested: day 1 seeds 0-2 0.703, 0.706, SEED2 (median MEDIAN1); day 2 seeds 0-2 0.681, 0.710,
+# tested: day 1 seeds 0-2 0.703, 0.706, 0.697 (median 0.703); day 2 seeds 0-2 0.681, 0.710,
 # 0.701 (median 0.701); raw rates 0.669 / 0.689.
 NEURO_MYOW = {
     "max_iterations": 10_000, "model_architecture": "offset1-model-bn-mse", "num_hidden_units": 64,
