@@ -196,6 +196,11 @@ def test_ssl_neural_merge_builds_a_report_over_several_runs(tmp_path):
     again = _run("ssl_neural_by_trial", tmp_path, *args, "--first-seed", "1", "--merge",
                  script="ssl_neural")
     assert [r["seed"] for r in again["runs"]] == [0, 1]
+    # another method joins the table; MYOW's rows and check stay
+    other = [*args[:3], "CEBRA-Time", *args[4:]]
+    joined = _run("ssl_neural_by_trial", tmp_path, *other, "--merge", script="ssl_neural")
+    assert [r["method"] for r in joined["summary"]][:2] == ["MYOW", "CEBRA-Time"]
+    assert joined["targets"] == again["targets"]
     # runs of other settings are refused before any fit
     stored = (tmp_path / "ssl_neural_by_trial.json").read_text()
     with pytest.raises(SystemExit, match=r"--merge: .*steps: stored 5, here 6"):
