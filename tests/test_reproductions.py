@@ -287,10 +287,10 @@ def test_ssl_neural_myow(tmp_path):
     # sleep states: >= 0.91 in every seed measured (0.919-0.925 over 3 seeds)
     assert met["mouse_ca1"]["met"], met["mouse_ca1"]
     # reaching: the test splits hold 16-18 trials and MYOW varies across seeds (day 1
-    # 0.557-0.696, day 2 0.573-0.760 over 3 seeds; raw rates 0.646 / 0.747), so the
+    # 0.684-0.747, day 2 0.680-0.760 over 3 seeds; raw rates 0.646 / 0.747), so the
     # raw-rate target is reported in the JSON, not asserted; chance is 0.125
     for task in ("chewie_20131003", "chewie_20131219"):
-        assert met[task]["MYOW linear acc."] > 0.5, met[task]
+        assert met[task]["MYOW linear acc."] > 0.6, met[task]
 
 
 @pytest.mark.slow
