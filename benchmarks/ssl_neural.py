@@ -418,7 +418,7 @@ def by_trial(options, tasks: list[dict], fitted: list[str], stored: list[dict]) 
     summary = (f"Reach direction, every trial tested once: 10 contiguous blocks of trials, "
                "block k tested by a logistic readout trained on the other blocks but k - 1 "
                "(its C chosen there), from an encoder refitted without labels on all blocks "
-               f"but k ({_steps_text(runs)}, seed(s) {_seed_text(_run_seeds(runs))}). Block 9 "
+               f"but k ({_steps_text(runs)}, seed(s) {_runs_seed_text(runs)}). Block 9 "
                f"is the fixed split.{_myow_note(options)} MYOW vs raw rates: " + "; ".join(
                    f"{c['task']} {c['MYOW']:.3f} vs {c['raw rates']:.3f} "
                    f"({'met' if c['met'] else 'NOT met'})" for c in checks) + "."
@@ -479,6 +479,17 @@ def _run_key(run: dict) -> tuple:
 
 def _run_seeds(runs: list[dict], task: str | None = None) -> list[int]:
     return sorted({r["seed"] for r in runs if task is None or r["task"] == task})
+
+
+def _runs_seed_text(runs: list[dict]) -> str:
+    """The runs' seeds ("0-2"), and each task's where they differ (a merged report may hold
+    more seeds for one task: "0-1 (chewie_20131219: 0)")."""
+    every = _run_seeds(runs)
+    fewer = {task: _run_seeds(runs, task) for task in dict.fromkeys(r["task"] for r in runs)}
+    fewer = {task: seeds for task, seeds in fewer.items() if seeds != every}
+    return _seed_text(every) + (" (" + "; ".join(f"{task}: {_seed_text(seeds)}"
+                                                 for task, seeds in fewer.items()) + ")"
+                                if fewer else "")
 
 
 def _methods(runs: list[dict]) -> list[str]:
@@ -636,7 +647,7 @@ def main(argv: list[str] | None = None) -> dict:
     ax.set_ylim(0, 1)
     ax.legend(frameon=False, fontsize=7, loc="lower right", ncol=2)
     ax.set_title("Self-supervised neural representations")
-    summary = (f"{_steps_text(runs)}, seed(s) {_seed_text(_run_seeds(runs))} per method, "
+    summary = (f"{_steps_text(runs)}, seed(s) {_runs_seed_text(runs)} per method, "
                "per-bin MLP "
                "encoders; bars are medians over seeds, dots single seeds. Targets: MYOW >= the "
                "raw-rate logistic baseline on both Chewie sessions, >= 91 % on sleep states. "

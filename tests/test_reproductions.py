@@ -148,6 +148,9 @@ def test_ssl_neural_myow_params_reach_the_model_and_bad_ones_are_refused():
     assert module["_seed_text"](module["_seeds"](SimpleNamespace(first_seed=0, seeds=3))) \
         == "0-2"
     assert module["_seed_text"]([3, 0]) == "0, 3"
+    merged = [{"task": "day1", "seed": 0}, {"task": "day1", "seed": 1}, {"task": "day2", "seed": 0}]
+    assert module["_runs_seed_text"](merged) == "0-1 (day2: 0)"
+    assert module["_runs_seed_text"](merged[:2]) == "0-1"
     # augmentations as a spec list; "zero rate" is the task's own silence per unit
     spec = [["TemporalJitter", {"k": 5}],
             ["RandomizedNeuronDropout", {"p_max": 0.8, "apply_p": 0.9, "silence": "zero rate"}],
