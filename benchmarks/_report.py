@@ -44,6 +44,11 @@ def setup(options: argparse.Namespace, argv: list[str] | None) -> None:
         torch.set_num_threads(options.threads)
 
 
+def _settings(options: argparse.Namespace) -> dict:
+    """A run's options as a report stores them (paths as text)."""
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()}
+
+
 def stored_runs(options: argparse.Namespace, name: str,
                 same: tuple[str, ...] = ()) -> list[dict]:
     """With ``--merge``, the runs of the stored report ``<name>.json`` (none without it or
@@ -59,7 +64,7 @@ def stored_runs(options: argparse.Namespace, name: str,
         return []
     stored = json.loads(path.read_text())
     settings = stored.get("settings", {})
-    mine = _plain({k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()})
+    mine = _plain(_settings(options))
     differ = [f"{k}: stored {settings.get(k)!r}, here {mine.get(k)!r}" for k in same
               if settings.get(k) != mine.get(k)]
     if differ:
@@ -128,9 +133,8 @@ def write(name: str, options: argparse.Namespace, results: dict, figure, title: 
     "Regenerate with" line runs it with this run's arguments.
     """
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()}
     results = {"name": name, "quick": bool(options.quick), "environment": environment(),
-               "settings": settings, **results}
+               "settings": _settings(options), **results}
     json_path = options.out_dir / f"{name}.json"
     json_path.write_text(json.dumps(_plain(results), indent=2))
     png_path = options.out_dir / f"{name}.png"

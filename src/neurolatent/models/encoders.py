@@ -221,10 +221,14 @@ def _run_stack(rows: torch.Tensor, layers: list[nn.Conv1d],
 def _run_layers(x: torch.Tensor, layers: list[nn.Conv1d],
                 kinds: tuple[str, ...]) -> torch.Tensor:
     """(batch, channels, time) through the convolution layers -> (batch, out, time')."""
-    rows = x.permute(2, 0, 1)  # time-major; the window gather lays windows out this way
-    if not rows.is_contiguous():
-        rows = rows.contiguous()
-    return _run_stack(rows, layers, kinds).permute(1, 2, 0)
+    return _run_stack(_time_major(x), layers, kinds).permute(1, 2, 0)
+
+
+def _time_major(x: torch.Tensor) -> torch.Tensor:
+    """(batch, channels, time) -> contiguous (time, batch, channels) rows; the window gather
+    already lays windows out this way, so usually no copy."""
+    rows = x.permute(2, 0, 1)
+    return rows if rows.is_contiguous() else rows.contiguous()
 
 
 class _Subsample4(nn.Module):
@@ -370,9 +374,7 @@ class ConvEncoder(nn.Module):
         BatchNorm on the (time * batch, channels) rows pools the same samples as on
         (batch, channels, time).
         """
-        rows = x.permute(2, 0, 1)
-        if not rows.is_contiguous():
-            rows = rows.contiguous()
+        rows = _time_major(x)
         for module in (self.input_layer, *self.trunk):
             if isinstance(module, nn.Conv1d):
                 rows = _convolve(rows, _taps(module.weight), module.bias)
