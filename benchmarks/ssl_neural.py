@@ -15,8 +15,9 @@ MYOW's recipe on reaching is the one of ``nerdslab/myow-neuro``'s reaching scrip
 authors' script for these very files (:data:`NEURO_MYOW`: a 3 x 64 BatchNorm MLP, Adam with a
 cosine schedule over its own 10,000 steps, a fixed target EMA, light dropout, pepper and noise
 of raw rates), the first single-bin recipe above the raw rates on both Chewie days with every
-trial tested (``docs/ssl_neural_myow_variants.md``); on sleep states it is ``nerdslab/myow``'s
-rodent script (the estimator's defaults: a 32-D GELU MLP, Adam). ``--myow-recipe
+trial tested (``docs/ssl_neural_by_trial.md``: each of 3 seeds above on both days); on sleep
+states it is ``nerdslab/myow``'s rodent script (the estimator's defaults: a 32-D GELU MLP,
+Adam). ``--myow-recipe
 monkey-reach`` uses ``nerdslab/myow``'s monkey-reach script on reaching instead
 (:data:`REACHING_MYOW`: a 128-D BatchNorm MLP, LARS, views within +-5 bins, the reaching
 recipe of sessions 12-17) and ``--myow-recipe rodent`` the rodent script everywhere.
