@@ -17,10 +17,9 @@ cosine schedule over its own 10,000 steps, a fixed target EMA, light dropout, pe
 of raw rates), the first single-bin recipe above the raw rates on both Chewie days with every
 trial tested (``docs/ssl_neural_by_trial.md``: each of 3 seeds above on both days); on sleep
 states it is ``nerdslab/myow``'s rodent script (the estimator's defaults: a 32-D GELU MLP,
-Adam). ``--myow-recipe
-monkey-reach`` uses ``nerdslab/myow``'s monkey-reach script on reaching instead
-(:data:`REACHING_MYOW`: a 128-D BatchNorm MLP, LARS, views within +-5 bins, the reaching
-recipe of sessions 12-17) and ``--myow-recipe rodent`` the rodent script everywhere.
+Adam). ``--myow-recipe monkey-reach`` uses ``nerdslab/myow``'s monkey-reach script on reaching
+instead (:data:`REACHING_MYOW`: a 128-D BatchNorm MLP, LARS, views within +-5 bins, the
+reaching recipe of sessions 12-17) and ``--myow-recipe rodent`` the rodent script everywhere.
 The other encoders are the 32-D offset1-model.
 
 The fixed split tests only 16–18 trials per reaching session (an accuracy's standard error
@@ -486,11 +485,9 @@ def _runs_seed_text(runs: list[dict]) -> str:
     """The runs' seeds ("0-2"), and each task's where they differ (a merged report may hold
     more seeds for one task: "0-1 (chewie_20131219: 0)")."""
     every = _run_seeds(runs)
-    fewer = {task: _run_seeds(runs, task) for task in dict.fromkeys(r["task"] for r in runs)}
-    fewer = {task: seeds for task, seeds in fewer.items() if seeds != every}
-    return _seed_text(every) + (" (" + "; ".join(f"{task}: {_seed_text(seeds)}"
-                                                 for task, seeds in fewer.items()) + ")"
-                                if fewer else "")
+    per_task = {task: _run_seeds(runs, task) for task in dict.fromkeys(r["task"] for r in runs)}
+    differ = [f"{task}: {_seed_text(seeds)}" for task, seeds in per_task.items() if seeds != every]
+    return _seed_text(every) + (f" ({'; '.join(differ)})" if differ else "")
 
 
 def _methods(runs: list[dict]) -> list[str]:
